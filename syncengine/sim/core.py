@@ -420,7 +420,9 @@ class FaultMiddleware:
                 method=method,
                 path=path,
                 query=scope.get("query_string", b"").decode("latin-1"),
-                headers=redact_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+                headers=redact_headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+                ),
                 body=_decode_body(raw),
                 status=status[0] if status else None,
                 outcome=final,
@@ -494,7 +496,9 @@ def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
         return JSONResponse({"entries": [e.to_json() for e in entries], "last_seq": state.journal.last_seq})
 
     async def counters(request: Request) -> Response:
-        return JSONResponse({"calls": state.journal.counters(), "faults_injected": dict(state.faults.injected)})
+        return JSONResponse(
+            {"calls": state.journal.counters(), "faults_injected": dict(state.faults.injected)}
+        )
 
     async def faults(request: Request) -> Response:
         if request.method == "PUT":
@@ -560,6 +564,8 @@ class ServerThread:
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Without TCP_NODELAY, Nagle plus delayed ACK holds every small answer for ~40 ms.
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(
@@ -571,7 +577,9 @@ class ServerThread:
             lifespan="off",
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:

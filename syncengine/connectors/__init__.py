@@ -1,0 +1,1 @@
+"""Connectors: one module per CRM on top of the shared HTTP layer (``http``, ``errors``, ``ratelimit``)."""

@@ -1,0 +1,129 @@
+"""What every connector offers the engine, and the values that cross that boundary.
+
+A connector is composition, not a class tower: one module per CRM holds only its API's specifics
+(paths, body envelopes, page shapes, which list fields the API replaces whole) and builds on the
+shared HTTP client (`syncengine.connectors.http`) and the CRM's field map (`syncengine.fieldmap`).
+
+The engine speaks canonical values; a connector translates them to and from its API:
+
+* ``pull`` yields ``RemoteRecord``s (raw JSON in the system's single read shape);
+* ``describe`` renders the HTTP calls a list of ``WriteOp``s would make, for the dry-run preview;
+* ``push`` performs them and reports one ``WriteResult`` per op, never stopping on a record error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+OpKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """A contact as one system holds it.
+
+    ``raw`` is always in the system's GET shape, whichever endpoint returned it (a connector
+    converts search-result items), so that its content hash only changes when the data does.
+    """
+
+    system: str
+    remote_id: str
+    raw: Mapping[str, Any]
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One write to one system, in canonical terms.
+
+    ``values``: canonical fields to set (for a create, the whole canonical record to create).
+    ``add`` / ``remove``: for set fields (``tags``, ``lists``), members to add or remove; a
+    connector applies them with the API's additive/subtractive endpoints, or by read-modify-write
+    of the whole set, so that a member added concurrently in the CRM is not lost.
+    ``expected``: the record as last pulled; a replace-mode connector refuses to write when the
+    record has moved since (``StaleRecordError``).
+    ``op_id``: stable id from the outbox; a create's retry is looked up by it and by its values.
+    """
+
+    op_id: str
+    system: str
+    kind: OpKind
+    remote_id: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    add: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    remove: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    expected: RemoteRecord | None = None
+    entity_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP request as the preview shows it (the body exactly as it will be sent)."""
+
+    method: str
+    path: str
+    body: Any = None
+    params: Mapping[str, Any] | None = None
+    op_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of one op: the record as the system now holds it, or the error that stopped it."""
+
+    op_id: str
+    ok: bool
+    record: RemoteRecord | None = None
+    error: Exception | None = None
+    recovered: bool = False  # a create found already applied (reply lost earlier), not re-sent
+
+
+ResultCallback = Callable[[WriteResult], None]
+
+
+class Connector(Protocol):
+    """The surface the engine uses; see the module docstring."""
+
+    system: str
+
+    def check(self) -> None:
+        """Verify credentials and reachability with one cheap call; raise AuthError/ConfigError."""
+        ...
+
+    def load_catalogue(self) -> Any:
+        """Fetch the catalogues the field map needs (labels, tags, stages, custom fields, lists)."""
+        ...
+
+    def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
+        """Records changed at or after ``since`` minus the connector's overlap window.
+
+        ``since=None`` or ``full=True`` yields every record (a full scan, which is also how
+        deletions are found). The caller owns the cursor: it stores the run's start time, and
+        only after the pull completed.
+        """
+        ...
+
+    def get(self, remote_id: str) -> RemoteRecord:
+        """One record; raises ``MissingRecordError`` when it no longer exists."""
+        ...
+
+    def to_canonical(self, record: RemoteRecord) -> Any:
+        """The record's canonical values and any values that could not be normalised."""
+        ...
+
+    def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
+        """The calls ``push`` would make for ``ops`` (no I/O beyond cached catalogues)."""
+        ...
+
+    def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
+        """Apply ``ops``; one result per op, in order; record errors never stop the batch."""
+        ...
+
+    def find_created(self, op: WriteOp) -> RemoteRecord | None:
+        """For a create whose reply may have been lost: the record it made, if it exists."""
+        ...
+
+    def close(self) -> None: ...

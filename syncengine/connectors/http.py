@@ -1,0 +1,411 @@
+"""The HTTP client every connector is built on: one per system.
+
+``HttpClient.request`` sends one logical request and returns its 2xx ``httpx.Response`` or raises
+a typed error from ``errors`` (after retries when the error is transient). Per call it:
+
+1. asks the ``RateLimiter`` for budget and, when the budget is spent, waits — reported through
+   ``on_wait`` and the log as "waiting N s for <system> rate limit", and counted in ``stats``;
+   a wait longer than ``RetryPolicy.max_wait`` raises ``RateLimitedError`` instead;
+2. sends the request on a pooled keep-alive connection with the system's auth headers;
+3. feeds the response's rate-limit headers back to the limiter;
+4. reads the outcome: the connector's ``classify`` first, then the table in ``errors``;
+5. retries transient failures with exponential backoff and jitter (stamina). After a 429 the
+   limiter blocks the bucket for the server's ``Retry-After`` (at least
+   ``min_rate_limit_wait``, so ``Retry-After: 0`` never spins) and the next attempt waits there.
+
+Requests that are not idempotent (POST by default; pass ``idempotent=True`` for searches) are
+resent only when the server certainly did not act: no connection, 408, 429 or 503. A timeout, a
+dropped connection or another 5xx raise ``OutcomeUnknownError``, since resending could create a
+second record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import stamina
+
+from syncengine.connectors.errors import (
+    Classifier,
+    ConfigError,
+    ConnectorError,
+    Outcome,
+    OutcomeUnknownError,
+    RateLimitedError,
+    TransientError,
+    Verdict,
+    error_from_response,
+    error_from_transport,
+    outcome_for_status,
+    transport_kind,
+)
+from syncengine.connectors.ratelimit import Hold, RateLimiter, parse_retry_after
+from syncengine.connectors.settings import SystemSettings
+from syncengine.redact import get_logger, install_log_filter, register_secret
+
+log = get_logger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("syncengine")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+USER_AGENT = f"syncengine/{_version()}"
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Timeouts (seconds) and connection pool of one client."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    write_timeout: float = 30.0
+    pool_timeout: float = 10.0
+    max_connections: int = 10
+    max_keepalive_connections: int = 10
+    keepalive_expiry: float = 30.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry transient failures; every bound applies to one logical request.
+
+    ``attempts`` and ``timeout`` (seconds, waits included) cap the retries; backoff grows from
+    ``wait_initial`` by doubling up to ``wait_max``, plus up to ``wait_jitter`` of random jitter.
+    A server-requested or rate-limit wait longer than ``max_wait`` is not waited for: the error
+    is raised with ``retry_after`` so the run can move on.
+    """
+
+    attempts: int = 5
+    timeout: float = 300.0
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+    wait_jitter: float = 1.0
+    min_rate_limit_wait: float = 1.0
+    max_wait: float = 120.0
+
+    @classmethod
+    def without_backoff(cls, attempts: int = 3, **overrides: Any) -> RetryPolicy:
+        """No backoff between attempts (tests); rate-limit waits still go through the limiter's clock."""
+        return cls(attempts=attempts, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0, **overrides)
+
+
+@dataclass(frozen=True)
+class RateLimitWait:
+    """One wait for a rate limit, as reported to ``on_wait``."""
+
+    system: str
+    bucket: str
+    seconds: float
+    reason: str
+
+    def __str__(self) -> str:
+        return f"waiting {self.seconds:.1f} s for {self.system} rate limit ({self.reason})"
+
+
+@dataclass(frozen=True)
+class HttpStats:
+    """Counts of one client's calls.
+
+    ``calls``: requests sent per endpoint (``"POST /contacts/search"``), retries included.
+    ``outcomes``: ``2xx``, ``3xx``, ``4xx``, ``5xx``, ``429``, ``timeout``, ``connection failed``,
+    ``connection dropped``, ``retries``, ``gave up`` (transient failures left after retrying).
+    """
+
+    system: str
+    calls: Mapping[str, int] = field(default_factory=dict)
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+    rate_limit_waits: int = 0
+    waited_seconds: float = 0.0
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+class _StatsRecorder:
+    def __init__(self, system: str) -> None:
+        self.system = system
+        self._calls: Counter[str] = Counter()
+        self._outcomes: Counter[str] = Counter()
+        self._waits = 0
+        self._waited = 0.0
+        self._lock = threading.Lock()
+
+    def call(self, endpoint: str, outcome: str) -> None:
+        with self._lock:
+            self._calls[endpoint] += 1
+            self._outcomes[outcome] += 1
+
+    def outcome(self, name: str) -> None:
+        with self._lock:
+            self._outcomes[name] += 1
+
+    def wait(self, seconds: float) -> None:
+        with self._lock:
+            self._waits += 1
+            self._waited += seconds
+
+    def snapshot(self) -> HttpStats:
+        with self._lock:
+            return HttpStats(self.system, dict(self._calls), dict(self._outcomes), self._waits, self._waited)
+
+
+def _status_class(status: int) -> str:
+    return "429" if status == 429 else f"{status // 100}xx"
+
+
+_ID_SEGMENT = re.compile(r"^(?=.*\d)[^/]{6,}$")
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """``"GET /contacts/{id}"`` for ``GET /contacts/5f2a…``: path segments that look like ids folded."""
+    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("?", 1)[0].split("/")]
+    return f"{method.upper()} {'/'.join(segments)}"
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    path: str
+    endpoint: str
+    bucket: str
+    remote_id: str | None
+    idempotent: bool
+    json: Any
+    params: Mapping[str, Any] | None
+    classify: Classifier | None
+
+
+WaitCallback = Callable[[RateLimitWait], None]
+
+
+class HttpClient:
+    """HTTP access to one system: auth, pooling, rate limiting, retries, typed errors, stats."""
+
+    def __init__(
+        self,
+        settings: SystemSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        on_wait: WaitCallback | None = None,
+        options: HttpOptions | None = None,
+    ) -> None:
+        self.system = settings.name
+        self.settings = settings
+        self.limiter = limiter or RateLimiter(settings.name)
+        self.retry = retry or RetryPolicy()
+        self.on_wait = on_wait
+        options = options or HttpOptions()
+        register_secret(settings.secret.reveal())
+        install_log_filter()
+        self._stats = _StatsRecorder(settings.name)
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                **settings.auth_headers(),
+            },
+            timeout=httpx.Timeout(
+                connect=options.connect_timeout,
+                read=options.read_timeout,
+                write=options.write_timeout,
+                pool=options.pool_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=options.max_connections,
+                max_keepalive_connections=options.max_keepalive_connections,
+                keepalive_expiry=options.keepalive_expiry,
+            ),
+            follow_redirects=False,  # a redirect could carry our credentials to another host
+        )
+
+    def __repr__(self) -> str:
+        return f"<HttpClient {self.system} {self.settings.base_url}>"
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def stats(self) -> HttpStats:
+        """A snapshot of the calls made so far."""
+        return self._stats.snapshot()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        remote_id: str | None = None,
+        idempotent: bool | None = None,
+        classify: Classifier | None = None,
+    ) -> httpx.Response:
+        """Send ``method path`` (relative to the base URL) and return the 2xx response.
+
+        ``endpoint`` names the call in stats (default: the path with ids folded) and ``bucket``
+        the rate-limit bucket (default: the endpoint; only per-endpoint systems keep them apart).
+        ``remote_id`` is the record the call addresses, carried by record errors. ``classify``
+        reads a response before the default table (see ``errors.Verdict``).
+        """
+        if "://" in path or not path.startswith("/"):
+            raise ValueError(f"path must be relative to the base URL and start with '/': {path!r}")
+        method = method.upper()
+        endpoint = endpoint or endpoint_template(method, path)
+        call = _Call(
+            method=method,
+            path=path,
+            endpoint=endpoint,
+            bucket=bucket or endpoint,
+            remote_id=remote_id,
+            idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            json=json,
+            params=params,
+            classify=classify,
+        )
+        return self._with_retries(call)
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and decode the JSON body (None when empty)."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ConfigError(
+                f"HTTP {response.status_code} without a JSON body "
+                f"(content-type {response.headers.get('content-type', 'none')}); check the base URL",
+                system=self.system,
+                method=method.upper(),
+                path=path,
+                status=response.status_code,
+            ) from None
+
+    # ----------------------------------------------------------------------- internals
+
+    def _with_retries(self, call: _Call) -> httpx.Response:
+        policy = self.retry
+        last: ConnectorError | None = None
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=self._retry_decision,
+                attempts=policy.attempts,
+                timeout=policy.timeout,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+                wait_jitter=policy.wait_jitter,
+            ):
+                with attempt:
+                    attempts = attempt.num
+                    if last is not None:
+                        self._stats.outcome("retries")
+                        log.warning("%s: retrying (attempt %d of %d)", last, attempts, policy.attempts)
+                    try:
+                        return self._send_once(call)
+                    except ConnectorError as exc:
+                        last = exc
+                        raise
+        except ConnectorError as exc:
+            exc.attempts = attempts
+            if isinstance(exc, TransientError) and not isinstance(exc, OutcomeUnknownError):
+                self._stats.outcome("gave up")
+            raise
+        raise AssertionError("unreachable: stamina ends with a return or an exception")
+
+    def _retry_decision(self, exc: Exception) -> bool | dt.timedelta:
+        """stamina's hook: retry transient errors; a server-requested wait overrides the backoff."""
+        if not isinstance(exc, TransientError) or isinstance(exc, OutcomeUnknownError):
+            return False
+        if exc.retry_after is None:
+            return True
+        if exc.retry_after > self.retry.max_wait:
+            return False
+        if isinstance(exc, RateLimitedError):
+            return dt.timedelta(0)  # the limiter holds the bucket; the next attempt waits there
+        return dt.timedelta(seconds=exc.retry_after)
+
+    def _send_once(self, call: _Call) -> httpx.Response:
+        self._wait_for_budget(call)
+        try:
+            response = self._http.request(call.method, call.path, json=call.json, params=call.params)
+        except httpx.TransportError as exc:
+            self._stats.call(call.endpoint, transport_kind(exc))
+            raise error_from_transport(
+                self.system, call.method, call.path, exc, idempotent=call.idempotent
+            ) from None
+        self._stats.call(call.endpoint, _status_class(response.status_code))
+        self.limiter.observe(call.bucket, response.headers)
+        log.debug("%s %s %s -> %d", self.system, call.method, call.path, response.status_code)
+        verdict = call.classify(response) if call.classify else None
+        if isinstance(verdict, Outcome):
+            verdict = Verdict(verdict)
+        outcome = verdict.outcome if verdict else outcome_for_status(response.status_code)
+        if outcome is Outcome.OK:
+            return response
+        retry_after = None
+        if outcome is Outcome.RATE_LIMITED:
+            retry_after = self._rate_limit_wait(call.bucket, response.headers)
+        elif outcome is Outcome.TRANSIENT:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.limiter.clock.time())
+        raise error_from_response(
+            self.system,
+            response,
+            path=call.path,
+            outcome=verdict,
+            remote_id=call.remote_id,
+            idempotent=call.idempotent,
+            retry_after=retry_after,
+        )
+
+    def _rate_limit_wait(self, bucket: str, headers: httpx.Headers) -> float:
+        # Blocked even beyond max_wait: later calls then fail at once instead of spending requests.
+        wait = max(self.limiter.wait_after_429(bucket, headers), self.retry.min_rate_limit_wait)
+        self.limiter.block(bucket, wait)
+        return wait
+
+    def _wait_for_budget(self, call: _Call) -> None:
+        while (hold := self.limiter.acquire(call.bucket)) is not None:
+            if hold.seconds > self.retry.max_wait:
+                raise RateLimitedError(
+                    f"rate-limit budget spent ({hold.reason}); next call possible in {hold.seconds:.0f} s",
+                    retry_after=hold.seconds,
+                    system=self.system,
+                    method=call.method,
+                    path=call.path,
+                )
+            self._wait(call.bucket, hold)
+
+    def _wait(self, bucket: str, hold: Hold) -> None:
+        event = RateLimitWait(self.system, bucket, hold.seconds, hold.reason)
+        self._stats.wait(hold.seconds)
+        log.info("%s", event)
+        if self.on_wait is not None:
+            self.on_wait(event)
+        self.limiter.clock.sleep(hold.seconds)

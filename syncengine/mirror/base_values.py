@@ -1,0 +1,47 @@
+"""The merge base: per entity and canonical field, the last value every linked system agreed on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from syncengine.mirror import jsoncodec
+from syncengine.mirror.models import base_values
+from syncengine.mirror.sql import chunks, ensure_planner_stats, upsert_insert
+
+
+def get_base(conn: Connection, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``{entity_id: {field: value}}`` for each asked entity; an entity without a base maps to ``{}``."""
+    found: dict[str, dict[str, Any]] = {entity_id: {} for entity_id in entity_ids}
+    ensure_planner_stats(conn, base_values)
+    for chunk in chunks(list(found)):
+        query = select(base_values.c.entity_id, base_values.c.field, base_values.c.value).where(
+            base_values.c.entity_id.in_(chunk)
+        )
+        for row in conn.execute(query):
+            found[row.entity_id][row.field] = row.value
+    return found
+
+
+def set_base_many(
+    conn: Connection, values: Mapping[str, Mapping[str, Any]], *, run_id: int | None, now: datetime
+) -> None:
+    """Store ``{entity_id: {field: value}}``; fields not mentioned keep their base."""
+    rows = []
+    for entity_id, fields in values.items():
+        for field, value in fields.items():
+            # Checked here so the error names the entity and field, not a column.
+            jsoncodec.dumps(value, what=f"base of entity {entity_id}: field {field}", field=field)
+            rows.append(
+                {"entity_id": entity_id, "field": field, "value": value, "updated_at": now, "run_id": run_id}
+            )
+    stmt = upsert_insert(conn, base_values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[base_values.c.entity_id, base_values.c.field],
+        set_={name: stmt.excluded[name] for name in ("value", "updated_at", "run_id")},
+    )
+    for chunk in chunks(rows):
+        conn.execute(stmt, chunk)

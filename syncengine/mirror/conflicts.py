@@ -1,0 +1,128 @@
+"""Conflicts: open while systems disagree on a field, resolved by a policy, a system or a person.
+
+At most one conflict per entity and field is open (a partial unique index). Opening it again
+updates its values and keeps, per system, when its value was first seen changed, as long as that
+value stayed the same: the ``newest`` policy depends on those times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, null, select, update
+
+from syncengine.mirror import jsoncodec
+from syncengine.mirror.columns import require_utc
+from syncengine.mirror.errors import NotFoundError, StateTransitionError
+from syncengine.mirror.models import conflicts
+from syncengine.mirror.sql import chunks
+from syncengine.mirror.values import Conflict
+
+
+def _conflict(row: Row[Any]) -> Conflict:
+    resolved = row.status == "resolved"
+    return Conflict(
+        id=row.id,
+        entity_id=row.entity_id,
+        field=row.field,
+        base_value=row.base_value,
+        values=row.values,
+        first_seen_at={system: datetime.fromisoformat(at) for system, at in row.first_seen_at.items()},
+        policy=row.policy,
+        status=row.status,
+        run_id=row.run_id,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        resolution_value=row.resolution_value if resolved else None,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        resolved_run_id=row.resolved_run_id,
+    )
+
+
+def open_conflict(
+    conn: Connection,
+    *,
+    entity_id: str,
+    field: str,
+    base_value: Any,
+    values: Mapping[str, Any],
+    first_seen_at: Mapping[str, datetime],
+    policy: str,
+    run_id: int | None,
+    now: datetime,
+) -> Conflict:
+    """Open the conflict on (entity, field), or update the one already open; returns it."""
+    what = f"conflict on entity {entity_id}: field {field}"
+    jsoncodec.dumps({"base": base_value, "values": dict(values)}, what=what, field=field)
+    seen = {
+        system: require_utc(first_seen_at.get(system, now), f"{what}: first seen at of {system}")
+        for system in values
+    }
+    current = conn.execute(
+        select(conflicts).where(
+            conflicts.c.entity_id == entity_id, conflicts.c.field == field, conflicts.c.status == "open"
+        )
+    ).first()
+    if current is not None:
+        for system, value in values.items():
+            if system in current.values and current.values[system] == value:
+                seen[system] = datetime.fromisoformat(current.first_seen_at[system])
+    seen_text = {system: at.isoformat() for system, at in seen.items()}
+    if current is None:
+        conflict_id = conn.execute(
+            insert(conflicts).values(
+                entity_id=entity_id, field=field, base_value=base_value, values=dict(values),
+                first_seen_at=seen_text, policy=policy, status="open", resolution_value=null(),
+                run_id=run_id, opened_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]
+    else:
+        conflict_id = current.id
+        conn.execute(
+            update(conflicts)
+            .where(conflicts.c.id == conflict_id)
+            .values(base_value=base_value, values=dict(values), first_seen_at=seen_text, policy=policy,
+                    run_id=run_id, updated_at=now)
+        )
+    return get_conflict(conn, conflict_id)
+
+
+def resolve_conflict(
+    conn: Connection, conflict_id: int, *, value: Any, resolved_by: str, run_id: int | None, now: datetime
+) -> Conflict:
+    """Settle an open conflict with ``value``; ``resolved_by`` names the system, policy or person."""
+    jsoncodec.dumps(value, what=f"resolution of conflict {conflict_id}", field="resolution_value")
+    result = conn.execute(
+        update(conflicts)
+        .where(conflicts.c.id == conflict_id, conflicts.c.status == "open")
+        .values(status="resolved", resolution_value=value, resolved_by=resolved_by, resolved_at=now,
+                resolved_run_id=run_id, updated_at=now)
+    )
+    if result.rowcount == 0:
+        stored = get_conflict(conn, conflict_id)  # raises NotFoundError for an unknown id
+        raise StateTransitionError(
+            f"conflict {conflict_id} (entity {stored.entity_id}, field {stored.field}) was already "
+            f"resolved by {stored.resolved_by} at {stored.resolved_at}"
+        )
+    return get_conflict(conn, conflict_id)
+
+
+def get_conflict(conn: Connection, conflict_id: int) -> Conflict:
+    row = conn.execute(select(conflicts).where(conflicts.c.id == conflict_id)).first()
+    if row is None:
+        raise NotFoundError(f"conflict {conflict_id}: unknown")
+    return _conflict(row)
+
+
+def open_conflicts(conn: Connection, entity_ids: Sequence[str] | None = None) -> list[Conflict]:
+    """Open conflicts in the order they were opened, of the given entities or of all."""
+    query = select(conflicts).where(conflicts.c.status == "open").order_by(conflicts.c.id)
+    if entity_ids is None:
+        return [_conflict(row) for row in conn.execute(query)]
+    found = []
+    for chunk in chunks(entity_ids):
+        found.extend(_conflict(row) for row in conn.execute(query.where(conflicts.c.entity_id.in_(chunk))))
+    return sorted(found, key=lambda conflict: conflict.id)

@@ -1,0 +1,105 @@
+"""Schema versions: create a new database at the latest version, or upgrade an older one in place.
+
+``MIGRATIONS[i]`` upgrades version ``i + 1`` to ``i + 2``. A migration changes the database with
+explicit DDL as of its own version (never through today's models, which later versions change),
+and keeps every row. All steps of an upgrade run in one transaction, so a failed upgrade leaves
+the database exactly as it was. A database from a newer syncengine is refused, never downgraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlmodel import SQLModel
+
+from syncengine.mirror import models
+from syncengine.mirror.columns import UTCDateTime
+from syncengine.mirror.errors import SchemaVersionError
+
+# Any constant works; it only has to be the same for every syncengine process.
+_PG_SCHEMA_LOCK = 0x5E_1C_0001
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Tombstones say how a deletion was detected; creates carry an idempotency key; records that
+    cannot be processed are kept in ``record_errors``."""
+    conn.execute(text("ALTER TABLE records ADD COLUMN deleted_by VARCHAR"))
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN idempotency_key VARCHAR"))
+    conn.execute(text("CREATE UNIQUE INDEX uq_outbox_idempotency_key ON outbox (idempotency_key)"))
+    v2 = MetaData()
+    Table("runs", v2, Column("id", Integer, primary_key=True))  # for the foreign key only
+    Table(
+        "record_errors",
+        v2,
+        Column("id", Integer, primary_key=True),
+        Column("system", String, nullable=False),
+        Column("remote_id", String),
+        Column("entity_id", String),
+        Column("field", String),
+        Column("message", Text, nullable=False),
+        Column("run_id", Integer, ForeignKey("runs.id"), index=True),
+        Column("at", UTCDateTime, nullable=False),
+    ).create(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2,)
+LATEST_VERSION = len(MIGRATIONS) + 1
+
+
+def prepare_schema(conn: Connection, where: str, now: datetime) -> int:
+    """Bring the database behind ``conn`` to ``LATEST_VERSION`` and return it.
+
+    ``where`` names the database in errors. An empty database gets the whole schema; an older one
+    is upgraded; a newer one, or one with tables but no version, raises ``SchemaVersionError``.
+    """
+    if conn.dialect.name == "postgresql":
+        # Two processes opening a fresh database at once must not both create the schema.
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        SQLModel.metadata.create_all(conn, tables=list(models.ALL_TABLES))
+        _record_version(conn, LATEST_VERSION, now)
+        return LATEST_VERSION
+    if models.schema_version.name not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise SchemaVersionError(
+            f"{where}: holds tables ({shown}) but no schema_version table: not a syncengine state "
+            "database. Nothing was changed; point syncengine at another file or database."
+        )
+    found = conn.scalar(select(func.max(models.schema_version.c.version)))
+    if found is None or found < 1:
+        raise SchemaVersionError(f"{where}: the schema_version table is empty; nothing was changed")
+    if found > LATEST_VERSION:
+        raise SchemaVersionError(
+            f"{where}: schema version {found} was written by a newer syncengine; this one knows versions "
+            f"up to {LATEST_VERSION}. Upgrade syncengine. Nothing was changed."
+        )
+    for version in range(found, LATEST_VERSION):
+        MIGRATIONS[version - 1](conn)
+        _record_version(conn, version + 1, now)
+    return LATEST_VERSION
+
+
+def _record_version(conn: Connection, version: int, now: datetime) -> None:
+    conn.execute(insert(models.schema_version).values(version=version, applied_at=now))
+
+
+def current_version(conn: Connection) -> int:
+    """The version recorded in the database."""
+    return int(conn.scalar(select(func.max(models.schema_version.c.version))) or 0)

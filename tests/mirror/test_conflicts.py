@@ -1,0 +1,90 @@
+"""Conflicts: opened, updated while open, resolved, kept as a record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from syncengine.mirror import Conflict, Mirror, NotFoundError, StateTransitionError
+
+
+def _open(mirror: Mirror, entity: str, field: str, values: dict, base: object = None, **kw) -> Conflict:
+    return mirror.open_conflict(entity, field, base_value=base, values=values, policy="manual", **kw)
+
+
+def test_opened_conflict_is_listed_with_its_sides(mirror: Mirror, run_id: int, clock) -> None:
+    entity = mirror.new_entity()
+    seen = clock.now - timedelta(hours=2)
+
+    conflict = mirror.open_conflict(
+        entity, "email", base_value="old@x.com", values={"apollo": "a@x.com", "leadconnector": "l@x.com"},
+        policy="manual", first_seen_at={"apollo": seen}, run_id=run_id,
+    )
+
+    assert mirror.open_conflicts() == [conflict]
+    assert (conflict.status, conflict.base_value, conflict.policy) == ("open", "old@x.com", "manual")
+    assert conflict.values == {"apollo": "a@x.com", "leadconnector": "l@x.com"}
+    assert conflict.first_seen_at == {"apollo": seen, "leadconnector": clock.now}
+
+
+def test_reopening_keeps_first_seen_of_unchanged_sides(mirror: Mirror, clock) -> None:
+    entity = mirror.new_entity()
+    first = _open(mirror, entity, "title", {"apollo": "B", "cm": "C"}, base="A")
+    clock.advance(hours=1)
+
+    again = _open(mirror, entity, "title", {"apollo": "B", "cm": "D"}, base="A")
+
+    assert again.id == first.id
+    assert again.values == {"apollo": "B", "cm": "D"}
+    assert again.first_seen_at == {"apollo": first.first_seen_at["apollo"], "cm": clock.now}
+    assert len(mirror.open_conflicts([entity])) == 1
+
+
+def test_resolving_records_value_who_and_when(mirror: Mirror, run_id: int, clock) -> None:
+    entity = mirror.new_entity()
+    conflict = _open(mirror, entity, "tags", {"a": ["x"], "b": ["y"]}, base=[])
+    clock.advance(minutes=3)
+
+    resolved = mirror.resolve_conflict(conflict.id, ["x", "y"], resolved_by="person:ops", run_id=run_id)
+
+    assert (resolved.status, resolved.resolution_value, resolved.resolved_by) == (
+        "resolved", ["x", "y"], "person:ops",
+    )
+    assert (resolved.resolved_at, resolved.resolved_run_id) == (clock.now, run_id)
+    assert mirror.open_conflicts() == []
+    assert mirror.get_conflict(conflict.id) == resolved
+
+
+def test_a_conflict_can_be_resolved_to_null(mirror: Mirror) -> None:
+    entity = mirror.new_entity()
+    conflict = _open(mirror, entity, "phone", {"a": "2", "b": "3"}, base="1")
+
+    resolved = mirror.resolve_conflict(conflict.id, None, resolved_by="apollo")
+
+    assert resolved.status == "resolved" and resolved.resolution_value is None
+
+
+def test_resolving_twice_raises(mirror: Mirror) -> None:
+    entity = mirror.new_entity()
+    conflict = _open(mirror, entity, "email", {"a": "1", "b": "2"})
+    mirror.resolve_conflict(conflict.id, "1", resolved_by="prefer:a")
+
+    with pytest.raises(StateTransitionError, match="already resolved by prefer:a"):
+        mirror.resolve_conflict(conflict.id, "2", resolved_by="person")
+
+
+def test_after_resolution_a_new_conflict_on_the_field_opens(mirror: Mirror) -> None:
+    entity = mirror.new_entity()
+    old = _open(mirror, entity, "email", {"a": "1", "b": "2"})
+    mirror.resolve_conflict(old.id, "1", resolved_by="person")
+
+    new = _open(mirror, entity, "email", {"a": "3", "b": "4"}, base="1")
+
+    assert new.id != old.id
+    assert [c.id for c in mirror.open_conflicts()] == [new.id]
+
+
+def test_unknown_conflict_raises(mirror: Mirror) -> None:
+    with pytest.raises(NotFoundError, match="conflict 999"):
+        mirror.resolve_conflict(999, "x", resolved_by="person")
