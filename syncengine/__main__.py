@@ -1,0 +1,3 @@
+from syncengine.cli import app
+
+app(prog_name="syncengine")
