@@ -18,7 +18,6 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,12 +27,13 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.exceptions import DataValidationError, InvalidData
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from sim_specs import spec_path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from syncengine.sim.apollo import ApolloSim
 from syncengine.sim.core import ServerThread
 
-SPEC_PATH = Path("/work/shared/specs/apollo/apollo-rest-api.openapi.json")
+SPEC_PATH = spec_path("apollo/apollo-rest-api.openapi.json")
 SPEC_HOST = "https://api.apollo.io"
 API_KEY = "sim-apollo-key-openapi"
 V1 = "/api/v1"

@@ -7,11 +7,11 @@ import json
 import re
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sim_specs import spec_path
 
 from syncengine.sim.apollo import ApolloSim
 from syncengine.sim.core import ServerThread
@@ -25,13 +25,13 @@ REPLIED_STAGE = "6095a710bd01d100a506d4b0"
 INVALID_KEY_TEXT = (
     "Invalid API key. See https://docs.apollo.io/reference/authentication for how to authenticate."
 )
-SPEC_PATH = Path("/work/shared/specs/apollo/apollo-rest-api.openapi.json")
+APOLLO_SPEC = "apollo/apollo-rest-api.openapi.json"
 
 
 @pytest.fixture(scope="module")
 def get_example_keys() -> set[str]:
     """The keys of the contact in the spec's ``GET /contacts/{contact_id}`` example (70)."""
-    spec = json.loads(SPEC_PATH.read_text())
+    spec = json.loads(spec_path(APOLLO_SPEC, whole_module=False).read_text())
     example = spec["paths"]["/contacts/{contact_id}"]["get"]["responses"]["200"]["content"][
         "application/json"
     ]

@@ -13,7 +13,6 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,12 +20,13 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.exceptions import InvalidData
+from sim_specs import spec_path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from syncengine.sim.core import ServerThread
 from syncengine.sim.leadconnector import LeadConnectorSim
 
-SPEC_PATH = Path("/work/shared/specs/leadconnector/apps/contacts.json")
+SPEC_PATH = spec_path("leadconnector/apps/contacts.json")
 SPEC_SERVER = "https://services.leadconnectorhq.com"
 LOCATION = "SimLocation000000001"
 TOKEN = "sim-lc-token-openapi"
