@@ -4,7 +4,6 @@ over real HTTP."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,7 +33,6 @@ DEFAULT_STAGE_NAMES = [
 def server() -> Iterator[httpx.Client]:
     sim = ApolloSim(api_key=API_KEY, seed=13)
     thread = ServerThread(sim.app)
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers={"x-api-key": API_KEY}, timeout=10) as client:
         yield client
 

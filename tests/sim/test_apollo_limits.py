@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 
@@ -22,7 +21,6 @@ UPGRADE = "Please upgrade your plan from https://app.apollo.io/#/settings/plans/
 def server() -> Iterator[httpx.Client]:
     sim = ApolloSim(api_key=API_KEY, seed=14)
     thread = ServerThread(sim.app)
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers={"x-api-key": API_KEY}, timeout=5) as client:
         yield client
 

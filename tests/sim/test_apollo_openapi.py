@@ -15,7 +15,6 @@ Two repairs and one allowance, each pinned by a test below:
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -146,7 +145,6 @@ def openapi(spec: dict[str, Any]) -> OpenAPI:
 def server() -> Iterator[httpx.Client]:
     sim = ApolloSim(api_key=API_KEY, seed=15)
     thread = ServerThread(sim.app)
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers={"x-api-key": API_KEY}, timeout=5) as client:
         yield client
 

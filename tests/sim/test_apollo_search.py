@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ NEW, APPROACHING, REPLIED = "6095a710bd01d100a506d4ae", "6095a710bd01d100a506d4a
 def server() -> Iterator[httpx.Client]:
     sim = ApolloSim(api_key=API_KEY, seed=12)
     thread = ServerThread(sim.app)
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers={"x-api-key": API_KEY}, timeout=10) as client:
         yield client
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,8 +41,6 @@ def get_example_keys() -> set[str]:
 def server() -> Iterator[httpx.Client]:
     sim = ApolloSim(api_key=API_KEY, seed=11)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY each small answer waits for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers={"x-api-key": API_KEY}, timeout=5) as client:
         yield client
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,8 +23,6 @@ NEW_CONTACT = {"locationId": LOCATION, "firstName": "Ada"}
 def server() -> Iterator[tuple[str, httpx.Client]]:
     sim = LeadConnectorSim(token=TOKEN, location_id=LOCATION, seed=3)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY every small answer waits ~40 ms for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers=HEADERS, timeout=5) as client:
         yield thread.url, client
 

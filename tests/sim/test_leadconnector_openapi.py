@@ -10,7 +10,6 @@ has no schema in the spec and is not covered here.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -107,8 +106,6 @@ def openapi() -> OpenAPI:
 def server() -> Iterator[httpx.Client]:
     sim = LeadConnectorSim(token=TOKEN, location_id=LOCATION, seed=21)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY every small answer waits ~40 ms for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers=HEADERS, timeout=5) as client:
         yield client
 

@@ -3,7 +3,6 @@ caps, ``page`` and ``searchAfter`` paging, filters, sorting and the lagging inde
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,8 +23,6 @@ BASE_AT = datetime(2024, 10, 23, 0, 1, 51, 634000, tzinfo=UTC)
 def server() -> Iterator[tuple[LeadConnectorSim, httpx.Client]]:
     sim = LeadConnectorSim(token=TOKEN, location_id=LOCATION, seed=9)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY every small answer waits ~40 ms for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers=HEADERS, timeout=10) as client:
         yield sim, client
 

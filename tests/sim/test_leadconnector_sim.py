@@ -4,7 +4,6 @@ catalogues and the admin surface, written from apis.md section 2 and the vendor 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,8 +24,6 @@ FIREBASE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
 def server() -> Iterator[tuple[LeadConnectorSim, httpx.Client]]:
     sim = LeadConnectorSim(token=TOKEN, location_id=LOCATION, seed=11)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY every small answer waits ~40 ms for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers=HEADERS, timeout=5) as client:
         yield sim, client
 

@@ -3,7 +3,6 @@ strict whitelist, whole-list tags, per-field custom-field merge and value valida
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,8 +31,6 @@ FIELDS = [
 def server() -> Iterator[httpx.Client]:
     sim = LeadConnectorSim(token=TOKEN, location_id=LOCATION, seed=5)
     thread = ServerThread(sim.app)
-    # Without TCP_NODELAY every small answer waits ~40 ms for a delayed ACK; accepted sockets inherit it.
-    thread._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with thread, httpx.Client(base_url=thread.url, headers=HEADERS, timeout=5) as client:
         yield client
 
