@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
 import uvicorn
 from starlette.applications import Starlette
@@ -39,6 +40,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/__admin"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
+# Legacy APIs accept keys in the query string or body (Apollo's ``api_key``); the journal hides them too.
+SECRET_PARAMS = frozenset({"api_key", "apikey", "access_token"})
 REDACTED = "***"
 
 
@@ -145,6 +148,21 @@ class JournalEntry:
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers}
+
+
+def redact_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(k.lower() in SECRET_PARAMS for k, _ in pairs):
+        return query
+    return urlencode([(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
+
+
+def redact_body(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: (REDACTED if k.lower() in SECRET_PARAMS else redact_body(v)) for k, v in body.items()}
+    if isinstance(body, list):
+        return [redact_body(v) for v in body]
+    return body
 
 
 class Journal:
@@ -419,11 +437,11 @@ class FaultMiddleware:
                 at=iso_ms(state.clock.now()),
                 method=method,
                 path=path,
-                query=scope.get("query_string", b"").decode("latin-1"),
+                query=redact_query(scope.get("query_string", b"").decode("latin-1")),
                 headers=redact_headers(
                     (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
                 ),
-                body=_decode_body(raw),
+                body=redact_body(_decode_body(raw)),
                 status=status[0] if status else None,
                 outcome=final,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
