@@ -15,10 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 OpKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class ConnectorOptions:
+    """What a user may tune per connector; credentials and base URLs live in ``SystemSettings``.
+
+    ``custom_fields`` maps a canonical target (a canonical field such as ``shirt_size``, or
+    ``custom.<key>``) to the system's own custom-field name or key, overriding the default match
+    by name (see ``syncengine.fieldmaps.custom``). ``overlap`` is how far an incremental pull
+    looks back before its cursor (clock skew, equal timestamps, search indexes that lag behind).
+    """
+
+    default_region: str = "US"
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
+    overlap: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
