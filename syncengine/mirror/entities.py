@@ -129,3 +129,11 @@ def links_of(conn: Connection, entity_id: str) -> dict[str, str]:
     """The remote id of the entity's record in each linked system, by system."""
     query = select(links.c.system, links.c.remote_id).where(links.c.entity_id == entity_id)
     return {row.system: row.remote_id for row in conn.execute(query)}
+
+
+def all_links(conn: Connection) -> dict[str, dict[str, str]]:
+    """``{entity_id: {system: remote_id}}`` for every linked entity (the identity map at once)."""
+    found: dict[str, dict[str, str]] = {}
+    for row in conn.execute(select(links.c.entity_id, links.c.system, links.c.remote_id)):
+        found.setdefault(row.entity_id, {})[row.system] = row.remote_id
+    return found

@@ -230,3 +230,13 @@ def tombstone(
         raise NotFoundError(f"{system} record {remote_id}: not in the mirror, nothing to mark deleted")
     return stored
 
+
+
+def unlinked_records(conn: Connection, system: str) -> list[StoredRecord]:
+    """Live records of ``system`` linked to no entity (new, or left unlinked by a match conflict)."""
+    query = (
+        _select_records()
+        .where(records.c.system == system, links.c.entity_id.is_(None), records.c.deleted_at.is_(None))
+        .order_by(records.c.remote_id)
+    )
+    return [_stored(row) for row in conn.execute(query)]

@@ -213,6 +213,11 @@ class Mirror:
         with self._read() as conn:
             return records.changed_records(conn, system, since_run)
 
+    def unlinked_records(self, system: str) -> list[StoredRecord]:
+        """Live records of ``system`` that no entity links (to be matched)."""
+        with self._read() as conn:
+            return records.unlinked_records(conn, system)
+
     def records_for_entity(self, entity_id: str) -> dict[str, StoredRecord]:
         with self._read() as conn:
             return records.records_for_entity(conn, entity_id)
@@ -264,6 +269,11 @@ class Mirror:
         """``{system: remote_id}`` of the entity's linked records."""
         with self._read() as conn:
             return entities.links_of(conn, entity_id)
+
+    def all_links(self) -> dict[str, dict[str, str]]:
+        """``{entity_id: {system: remote_id}}`` for every linked entity."""
+        with self._read() as conn:
+            return entities.all_links(conn)
 
     # ------------------------------------------------------------------ base and history
 

@@ -107,3 +107,11 @@ def test_the_database_itself_refuses_a_second_record_per_system(mirror: Mirror, 
             conn.execute(insert, {"e": entity, "at": "2025-01-01T00:00:00.000000+00:00"})
     finally:
         engine.dispose()
+
+
+def test_all_links_gives_the_whole_identity_map(mirror: Mirror) -> None:
+    first, second, unlinked = mirror.new_entities(3)
+    mirror.link_many([(first, "apollo", "a1"), (first, "leadconnector", "l1"), (second, "apollo", "a2")])
+
+    assert mirror.all_links() == {first: {"apollo": "a1", "leadconnector": "l1"}, second: {"apollo": "a2"}}
+    assert unlinked not in mirror.all_links()

@@ -104,6 +104,14 @@ def test_records_of_one_system_do_not_touch_another(mirror: Mirror, run_id: int)
     assert "title" not in mirror.get_record("apollo", "same-id").raw
 
 
+def test_unlinked_records_leave_out_linked_and_deleted_ones(mirror: Mirror, run_id: int) -> None:
+    mirror.upsert_records("apollo", [contact("a"), contact("b"), contact("c")], run_id=run_id)
+    mirror.link(mirror.new_entity(), "apollo", "a")
+    mirror.tombstone("apollo", "c", "full_scan", run_id=run_id)
+
+    assert [r.remote_id for r in mirror.unlinked_records("apollo")] == ["b"]
+
+
 def test_get_record_of_unknown_id_is_none(mirror: Mirror) -> None:
     assert mirror.get_record("apollo", "nope") is None
 
