@@ -74,9 +74,17 @@ def open_conflict(
     if current is None:
         conflict_id = conn.execute(
             insert(conflicts).values(
-                entity_id=entity_id, field=field, base_value=base_value, values=dict(values),
-                first_seen_at=seen_text, policy=policy, status="open", resolution_value=null(),
-                run_id=run_id, opened_at=now, updated_at=now,
+                entity_id=entity_id,
+                field=field,
+                base_value=base_value,
+                values=dict(values),
+                first_seen_at=seen_text,
+                policy=policy,
+                status="open",
+                resolution_value=null(),
+                run_id=run_id,
+                opened_at=now,
+                updated_at=now,
             )
         ).inserted_primary_key[0]
     else:
@@ -84,8 +92,14 @@ def open_conflict(
         conn.execute(
             update(conflicts)
             .where(conflicts.c.id == conflict_id)
-            .values(base_value=base_value, values=dict(values), first_seen_at=seen_text, policy=policy,
-                    run_id=run_id, updated_at=now)
+            .values(
+                base_value=base_value,
+                values=dict(values),
+                first_seen_at=seen_text,
+                policy=policy,
+                run_id=run_id,
+                updated_at=now,
+            )
         )
     return get_conflict(conn, conflict_id)
 
@@ -98,8 +112,14 @@ def resolve_conflict(
     result = conn.execute(
         update(conflicts)
         .where(conflicts.c.id == conflict_id, conflicts.c.status == "open")
-        .values(status="resolved", resolution_value=value, resolved_by=resolved_by, resolved_at=now,
-                resolved_run_id=run_id, updated_at=now)
+        .values(
+            status="resolved",
+            resolution_value=value,
+            resolved_by=resolved_by,
+            resolved_at=now,
+            resolved_run_id=run_id,
+            updated_at=now,
+        )
     )
     if result.rowcount == 0:
         stored = get_conflict(conn, conflict_id)  # raises NotFoundError for an unknown id
@@ -126,3 +146,36 @@ def open_conflicts(conn: Connection, entity_ids: Sequence[str] | None = None) ->
     for chunk in chunks(entity_ids):
         found.extend(_conflict(row) for row in conn.execute(query.where(conflicts.c.entity_id.in_(chunk))))
     return sorted(found, key=lambda conflict: conflict.id)
+
+
+def pending_resolutions(conn: Connection) -> list[Conflict]:
+    """Conflicts a person settled that no run has applied yet (``resolved_run_id`` still empty)."""
+    query = (
+        select(conflicts)
+        .where(conflicts.c.status == "resolved", conflicts.c.resolved_run_id.is_(None))
+        .order_by(conflicts.c.id)
+    )
+    return [_conflict(row) for row in conn.execute(query)]
+
+
+def mark_applied(conn: Connection, conflict_id: int, *, run_id: int, now: datetime) -> None:
+    """Record that run ``run_id`` wrote the resolution of a settled conflict."""
+    conn.execute(
+        update(conflicts)
+        .where(conflicts.c.id == conflict_id, conflicts.c.status == "resolved")
+        .values(resolved_run_id=run_id, updated_at=now)
+    )
+
+
+def list_conflicts(
+    conn: Connection, *, status: str | None = None, run_id: int | None = None, field: str | None = None
+) -> list[Conflict]:
+    """Conflicts in the order they were opened, filtered by status, last run touching them, field."""
+    query = select(conflicts).order_by(conflicts.c.id)
+    if status is not None:
+        query = query.where(conflicts.c.status == status)
+    if run_id is not None:
+        query = query.where((conflicts.c.run_id == run_id) | (conflicts.c.resolved_run_id == run_id))
+    if field is not None:
+        query = query.where(conflicts.c.field == field)
+    return [_conflict(row) for row in conn.execute(query)]

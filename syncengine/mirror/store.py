@@ -333,6 +333,22 @@ class Mirror:
         with self._read() as conn:
             return conflicts.open_conflicts(conn, entity_ids)
 
+    def pending_resolutions(self) -> list[Conflict]:
+        """Conflicts a person settled whose value no run has written yet."""
+        with self._read() as conn:
+            return conflicts.pending_resolutions(conn)
+
+    def mark_resolution_applied(self, conflict_id: int, *, run_id: int) -> None:
+        with self._write() as conn:
+            conflicts.mark_applied(conn, conflict_id, run_id=run_id, now=self._now())
+
+    def conflicts(
+        self, *, status: str | None = None, run_id: int | None = None, field: str | None = None
+    ) -> list[Conflict]:
+        """Conflicts of any status, oldest first; filters combine."""
+        with self._read() as conn:
+            return conflicts.list_conflicts(conn, status=status, run_id=run_id, field=field)
+
     # ------------------------------------------------------------------ runs
 
     def start_run(self, *, dry_run: bool = False) -> Run:

@@ -18,8 +18,13 @@ def test_opened_conflict_is_listed_with_its_sides(mirror: Mirror, run_id: int, c
     seen = clock.now - timedelta(hours=2)
 
     conflict = mirror.open_conflict(
-        entity, "email", base_value="old@x.com", values={"apollo": "a@x.com", "leadconnector": "l@x.com"},
-        policy="manual", first_seen_at={"apollo": seen}, run_id=run_id,
+        entity,
+        "email",
+        base_value="old@x.com",
+        values={"apollo": "a@x.com", "leadconnector": "l@x.com"},
+        policy="manual",
+        first_seen_at={"apollo": seen},
+        run_id=run_id,
     )
 
     assert mirror.open_conflicts() == [conflict]
@@ -49,7 +54,9 @@ def test_resolving_records_value_who_and_when(mirror: Mirror, run_id: int, clock
     resolved = mirror.resolve_conflict(conflict.id, ["x", "y"], resolved_by="person:ops", run_id=run_id)
 
     assert (resolved.status, resolved.resolution_value, resolved.resolved_by) == (
-        "resolved", ["x", "y"], "person:ops",
+        "resolved",
+        ["x", "y"],
+        "person:ops",
     )
     assert (resolved.resolved_at, resolved.resolved_run_id) == (clock.now, run_id)
     assert mirror.open_conflicts() == []
@@ -88,3 +95,30 @@ def test_after_resolution_a_new_conflict_on_the_field_opens(mirror: Mirror) -> N
 def test_unknown_conflict_raises(mirror: Mirror) -> None:
     with pytest.raises(NotFoundError, match="conflict 999"):
         mirror.resolve_conflict(999, "x", resolved_by="person")
+
+
+def test_a_persons_resolution_waits_for_a_run_to_apply_it(mirror: Mirror, run_id: int) -> None:
+    e1, e2 = mirror.new_entities(2)
+    sides = {"apollo": "B", "leadconnector": "C"}
+    by_person = mirror.open_conflict(e1, "title", base_value="A", values=sides, policy="manual")
+    by_rule = mirror.open_conflict(e2, "title", base_value="A", values=sides, policy="newest", run_id=run_id)
+    mirror.resolve_conflict(by_person.id, "C", resolved_by="person")
+    mirror.resolve_conflict(by_rule.id, "B", resolved_by="rule:newest", run_id=run_id)
+
+    assert [c.id for c in mirror.pending_resolutions()] == [by_person.id]
+    mirror.mark_resolution_applied(by_person.id, run_id=run_id)
+    assert mirror.pending_resolutions() == []
+    assert mirror.get_conflict(by_person.id).resolved_run_id == run_id
+
+
+def test_conflicts_filter_by_status_field_and_run(mirror: Mirror, run_id: int) -> None:
+    e1 = mirror.new_entity()
+    first = mirror.open_conflict(e1, "title", base_value=None, values={"apollo": "B"}, policy="manual",
+                                 run_id=run_id)  # fmt: skip
+    mirror.open_conflict(e1, "city", base_value=None, values={"apollo": "X"}, policy="manual")
+    mirror.resolve_conflict(first.id, "B", resolved_by="person")
+
+    assert [c.field for c in mirror.conflicts(status="open")] == ["city"]
+    assert [c.field for c in mirror.conflicts(field="title")] == ["title"]
+    assert [c.id for c in mirror.conflicts(run_id=run_id)] == [first.id]
+    assert len(mirror.conflicts()) == 2
