@@ -240,3 +240,32 @@ def unlinked_records(conn: Connection, system: str) -> list[StoredRecord]:
         .order_by(records.c.remote_id)
     )
     return [_stored(row) for row in conn.execute(query)]
+
+
+def preview_upsert(
+    conn: Connection, system: str, pulled: Iterable[PulledRecord], *, now: datetime
+) -> list[StoredRecord]:
+    """The records of ``pulled`` that ``upsert_records`` would store as new or changed, as they would
+    then read back, without writing anything (a dry run's view; ``changed_run_id`` is 0). Records
+    that could not be stored are left out, as the real upsert reports them."""
+    prepared = []
+    for record in pulled:
+        try:
+            prepared.append((record, *_prepare(system, record)))
+        except MirrorValueError:
+            continue
+    stored = get_records(conn, system, [p[1] for p in prepared])
+    out = []
+    for record, remote_id, _text, digest, updated_at in prepared:
+        known = stored.get(remote_id)
+        if known is not None and known.content_hash == digest and not known.is_deleted:
+            continue
+        out.append(
+            StoredRecord(
+                system=system, remote_id=remote_id, raw=dict(record.raw), content_hash=digest,
+                remote_updated_at=updated_at, first_seen_at=known.first_seen_at if known else now,
+                last_seen_at=now, changed_at=now, changed_run_id=0, deleted_at=None, deleted_by=None,
+                entity_id=known.entity_id if known else None,
+            )
+        )  # fmt: skip
+    return out

@@ -200,6 +200,11 @@ class Mirror:
             record_errors.add_record_errors(conn, result.rejected, now=now)
         return result
 
+    def preview_records(self, system: str, pulled: Iterable[PulledRecord]) -> list[StoredRecord]:
+        """What ``upsert_records`` would store as new or changed, without writing (dry runs)."""
+        with self._read() as conn:
+            return records.preview_upsert(conn, system, list(pulled), now=self._now())
+
     def get_record(self, system: str, remote_id: str) -> StoredRecord | None:
         with self._read() as conn:
             return records.get_record(conn, system, remote_id)

@@ -228,3 +228,16 @@ def test_records_for_entity_by_system(mirror: Mirror, run_id: int) -> None:
 
     assert {system: r.remote_id for system, r in found.items()} == {"apollo": "a", "leadconnector": "l"}
     assert {r.entity_id for r in found.values()} == {entity}
+
+
+def test_a_preview_shows_new_and_changed_records_and_writes_nothing(mirror: Mirror, run_id: int) -> None:
+    mirror.upsert_records("apollo", [contact("a"), contact("b")], run_id=run_id)
+    entity = mirror.new_entity()
+    mirror.link(entity, "apollo", "b")
+
+    preview = mirror.preview_records("apollo", [contact("a"), contact("b", title="CTO"), contact("c")])
+
+    assert [(r.remote_id, r.entity_id) for r in preview] == [("b", entity), ("c", None)]
+    assert preview[0].raw["title"] == "CTO"
+    assert mirror.get_record("apollo", "c") is None
+    assert "title" not in mirror.get_record("apollo", "b").raw
