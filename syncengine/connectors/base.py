@@ -104,6 +104,11 @@ class Connector(Protocol):
 
     system: str
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The canonical fields this system can hold (its field map's ``fields``)."""
+        ...
+
     def check(self) -> None:
         """Verify credentials and reachability with one cheap call; raise AuthError/ConfigError."""
         ...

@@ -85,7 +85,7 @@ SHIRT_SIZES = ("XS", "SM", "MD", "LG", "XL", "2XL", "3XL")
 _SHIRT_WEIGHTS = {"XS": 3, "SM": 12, "MD": 28, "LG": 28, "XL": 18, "2XL": 8, "3XL": 3}
 TAGS = (
     "customer", "prospect", "vip", "partner", "newsletter", "webinar-2024", "trade-show",
-    "event-attendee", "churn-risk", "beta-tester", "referral", "holiday-gift",
+    "event-attendee", "churn-risk", "beta-tester", "referral", "holiday-gift", "merch",
 )  # fmt: skip
 CM_LISTS = ("Holiday Gift 2024", "New Hire Kit", "Client Appreciation", "Conference Swag", "Anniversary Box")
 FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me")

@@ -1,0 +1,55 @@
+"""The connectors the engine knows, one line per CRM, and how to build them from settings."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+
+from syncengine.connectors.base import Connector, ConnectorOptions
+from syncengine.connectors.errors import ConfigError
+from syncengine.connectors.http import HttpClient, RetryPolicy, WaitCallback
+from syncengine.connectors.settings import Settings, SystemSettings
+
+CONNECTORS: Mapping[str, str] = {
+    "apollo": "syncengine.connectors.apollo:ApolloConnector",
+    "leadconnector": "syncengine.connectors.leadconnector:LeadConnectorConnector",
+    "corporatemerch": "syncengine.connectors.corporatemerch:CorporateMerchConnector",
+}
+
+
+def connector_class(system: str) -> Callable[..., Connector]:
+    if system not in CONNECTORS:
+        raise ConfigError(f"no connector for {system!r}; known: {', '.join(CONNECTORS)}", system=system)
+    module, name = CONNECTORS[system].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_connector(
+    settings: SystemSettings,
+    options: ConnectorOptions | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+    on_wait: WaitCallback | None = None,
+) -> Connector:
+    client = HttpClient(settings, retry=retry, on_wait=on_wait)
+    return connector_class(settings.name)(settings, client=client, options=options)
+
+
+def build_connectors(
+    settings: Settings,
+    options: Mapping[str, ConnectorOptions] | None = None,
+    *,
+    only: tuple[str, ...] | None = None,
+    retry: RetryPolicy | None = None,
+    on_wait: WaitCallback | None = None,
+) -> dict[str, Connector]:
+    """A connector per configured system (``only`` narrows them); a broken one raises ConfigError."""
+    options = options or {}
+    built = {}
+    for system in settings.configured:
+        if only is not None and system not in only:
+            continue
+        built[system] = build_connector(
+            settings.system(system), options.get(system), retry=retry, on_wait=on_wait
+        )
+    return built
