@@ -1,13 +1,18 @@
-"""The ``syncengine`` command line."""
+"""The ``syncengine`` command line.
+
+Exit codes (stable, for scripts): 0 all systems agree; 1 the run succeeded but conflicts wait for a
+person; 2 usage or configuration error; 3 some records or writes failed (the rest synced); 4 the run
+failed (a system could not be reached or refused the credentials, or the state database is unusable).
+"""
 
 from __future__ import annotations
 
-import signal
-import threading
+from pathlib import Path
 
 import typer
 
-from syncengine.sim.runner import DEFAULT_PORTS, SimCluster
+from syncengine.sim.runner import DEFAULT_PORTS, SimCluster, SimClusterError, serve_until_signalled
+from syncengine.sim.sampledata import SYSTEMS
 
 app = typer.Typer(
     help="Two-way contact sync between Apollo.io, LeadConnector and CorporateMerch.", no_args_is_help=True
@@ -19,18 +24,26 @@ def main() -> None:
     """Two-way contact sync between Apollo.io, LeadConnector and CorporateMerch."""
 
 
+def _port_option(system: str, label: str) -> typer.models.OptionInfo:
+    return typer.Option(DEFAULT_PORTS[system], help=f"Port of the {label} simulator (0: any free).")
+
+
 @app.command()
 def sim(
-    apollo_port: int = typer.Option(
-        DEFAULT_PORTS["apollo"], help="Port of the Apollo simulator (0: any free)."
-    ),
-    leadconnector_port: int = typer.Option(
-        DEFAULT_PORTS["leadconnector"], help="Port of the LeadConnector simulator (0: any free)."
-    ),
+    apollo_port: int = _port_option("apollo", "Apollo"),
+    leadconnector_port: int = _port_option("leadconnector", "LeadConnector"),
+    corporatemerch_port: int = _port_option("corporatemerch", "CorporateMerch"),
+    systems: str = typer.Option(",".join(SYSTEMS), help="Comma-separated systems to simulate."),
     apollo_key: str | None = typer.Option(None, help="API key the Apollo simulator accepts."),
     leadconnector_token: str | None = typer.Option(None, help="Token the LeadConnector simulator accepts."),
     leadconnector_location: str | None = typer.Option(None, help="LeadConnector location id."),
-    seed: int = typer.Option(0, help="Seed for generated ids."),
+    corporatemerch_token: str | None = typer.Option(None, help="Token the CorporateMerch simulator accepts."),
+    contacts: int = typer.Option(0, min=0, help="Sample contacts per system (CorporateMerch gets a fifth)."),
+    overlap: float = typer.Option(0.5, min=0.0, max=1.0, help="Share of people present in several systems."),
+    seed: int = typer.Option(0, help="Seed for ids and sample data (same seed, same data)."),
+    state_file: Path | None = typer.Option(
+        None, help="Load the simulators' data from this file when it exists; save it there on exit."
+    ),
     no_rate_limits: bool = typer.Option(
         False, "--no-rate-limits", help="Turn the simulated rate limits off."
     ),
@@ -40,20 +53,39 @@ def sim(
     One line per system, in the form of the environment variables the engine reads. Credentials
     default to the values of those variables when set; such values are never printed.
     """
-    cluster = SimCluster(
-        ports={"apollo": apollo_port, "leadconnector": leadconnector_port},
-        credentials={
-            "APOLLO_API_KEY": apollo_key,
-            "LEADCONNECTOR_TOKEN": leadconnector_token,
-            "LEADCONNECTOR_LOCATION_ID": leadconnector_location,
-        },
-        rate_limits=not no_rate_limits,
-        seed=seed,
-    )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    with cluster:
-        for line in cluster.lines():
-            print(line, flush=True)
-        stop.wait()
+    chosen = tuple(s.strip() for s in systems.split(",") if s.strip())
+    try:
+        cluster = SimCluster(
+            systems=chosen,
+            ports={
+                "apollo": apollo_port,
+                "leadconnector": leadconnector_port,
+                "corporatemerch": corporatemerch_port,
+            },
+            credentials={
+                "APOLLO_API_KEY": apollo_key,
+                "LEADCONNECTOR_TOKEN": leadconnector_token,
+                "LEADCONNECTOR_LOCATION_ID": leadconnector_location,
+                "CORPORATEMERCH_TOKEN": corporatemerch_token,
+            },
+            contacts=contacts,
+            overlap=overlap,
+            seed=seed,
+            rate_limits=not no_rate_limits,
+            state_file=state_file,
+        )
+        serve_until_signalled(cluster, lambda lines: [print(line, flush=True) for line in lines])
+    except SimClusterError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _register() -> None:
+    from syncengine import commands
+
+    for command in (commands.sync, commands.plan, commands.conflicts, commands.resolve, commands.history,
+                    commands.show, commands.status, commands.check, commands.run, commands.undo):  # fmt: skip
+        app.command()(command)
+
+
+_register()

@@ -11,12 +11,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+PORTS = ("--apollo-port", "0", "--leadconnector-port", "0", "--corporatemerch-port", "0")
+CLEAN = {
+    k: ""
+    for k in ("APOLLO_API_KEY", "LEADCONNECTOR_TOKEN", "LEADCONNECTOR_LOCATION_ID", "CORPORATEMERCH_TOKEN")
+}
+
 
 def _start(
     *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, dict[str, str]]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "syncengine", "sim", "--apollo-port", "0", "--leadconnector-port", "0", *args],
+        [sys.executable, "-m", "syncengine", "sim", *PORTS, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -24,7 +30,7 @@ def _start(
     )
     systems: dict[str, dict[str, str]] = {}
     assert proc.stdout is not None
-    while len(systems) < 2:
+    while len(systems) < 3:
         line = proc.stdout.readline()
         assert line, f"sim exited early: {proc.stderr.read() if proc.stderr else ''}"
         name, *pairs = line.split()
@@ -34,8 +40,7 @@ def _start(
 
 @pytest.fixture
 def running() -> Iterator[tuple[subprocess.Popen[str], dict[str, dict[str, str]]]]:
-    clean = {k: "" for k in ("APOLLO_API_KEY", "LEADCONNECTOR_TOKEN", "LEADCONNECTOR_LOCATION_ID")}
-    proc, systems = _start(env=clean)
+    proc, systems = _start(env=CLEAN)
     yield proc, systems
     proc.kill()
     proc.wait()
@@ -48,6 +53,8 @@ def test_prints_a_line_per_system_in_the_engine_variable_form(running) -> None:
     assert systems["apollo"]["APOLLO_API_KEY"] == "sim-apollo-key"
     assert systems["leadconnector"]["LEADCONNECTOR_TOKEN"] == "sim-lc-token"
     assert systems["leadconnector"]["LEADCONNECTOR_LOCATION_ID"] == "SimLocation000000001"
+    assert systems["corporatemerch"]["CORPORATEMERCH_BASE_URL"].endswith("/v2")
+    assert systems["corporatemerch"]["CORPORATEMERCH_TOKEN"] == "sim-cm-token"
 
 
 def test_printed_urls_answer_with_the_printed_credentials_and_refuse_others(running) -> None:
@@ -80,3 +87,46 @@ def test_credentials_from_the_environment_are_used_but_never_printed() -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     assert secret not in out + err
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=15)
+
+
+def _cm_total(cm: dict[str, str]) -> int:
+    headers = {"Authorization": f"Bearer {cm['CORPORATEMERCH_TOKEN']}"}
+    answer = httpx.get(cm["CORPORATEMERCH_BASE_URL"] + "/contacts", params={"limit": 50}, headers=headers)
+    answer.raise_for_status()
+    return answer.json()["pagination"]["total"]
+
+
+def test_sample_contacts_are_served_and_a_state_file_keeps_them_across_a_restart(tmp_path) -> None:
+    state = tmp_path / "sims.json"
+    proc, systems = _start("--contacts", "20", "--state-file", str(state), "--no-rate-limits", env=CLEAN)
+    try:
+        apollo = systems["apollo"]
+        found = httpx.post(apollo["APOLLO_BASE_URL"] + "/contacts/search", json={"per_page": 100},
+                           headers={"x-api-key": apollo["APOLLO_API_KEY"]}).json()  # fmt: skip
+        assert found["pagination"]["total_entries"] == 20
+        assert _cm_total(systems["corporatemerch"]) == 4
+        admin = systems["corporatemerch"]["CORPORATEMERCH_BASE_URL"].replace("/v2", "/__admin")
+        httpx.post(admin + "/contacts", json={"contacts": [{
+            "type": "client", "first_name": "Kept", "last_name": "Across", "email": "kept@x.example",
+            "country": "US", "address": "1 A St", "city": "Austin", "state": "TX", "zip_code": "78701",
+        }]}).raise_for_status()  # fmt: skip
+    finally:
+        _stop(proc)
+    assert state.exists()
+    proc, systems = _start("--contacts", "20", "--state-file", str(state), env=CLEAN)
+    try:
+        assert _cm_total(systems["corporatemerch"]) == 5
+    finally:
+        _stop(proc)
+
+
+def test_an_unknown_system_is_a_clear_error() -> None:
+    done = subprocess.run([sys.executable, "-m", "syncengine", "sim", *PORTS, "--systems", "apollo,hubspot"],
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 2
+    assert "hubspot" in done.stderr

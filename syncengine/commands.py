@@ -1,0 +1,391 @@
+"""The commands that sync and inspect: sync, plan, conflicts, resolve, history, show, status, check, run.
+
+Errors become exit codes in one place (``_guard``); see ``syncengine.cli`` for their meaning.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from syncengine import report as reports
+from syncengine.config import ConfigFileError
+from syncengine.connectors.errors import ConnectorError, StopSystemError
+from syncengine.connectors.http import RateLimitWait
+from syncengine.mirror import MirrorError
+from syncengine.rules import RulesError
+from syncengine.sync import Engine, RunReport
+from syncengine.workspace import Workspace, open_workspace
+
+EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2, 3, 4
+
+StateOption = typer.Option(
+    None, "--state", envvar="SYNCENGINE_STATE_DIR", help="State directory (default ./state)."
+)
+ConfigOption = typer.Option(None, "--config", help="Config file (default ./syncengine.toml when present).")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn the errors a person can act on into a message and an exit code; no traceback."""
+    try:
+        yield
+    except (ConfigFileError, RulesError) as exc:
+        err.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (StopSystemError, MirrorError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_FAILED) from exc
+    except ConnectorError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_FAILED) from exc
+
+
+def _workspace(state: Path | None, config: Path | None, *, simulate: bool = False) -> Workspace:
+    return open_workspace(state_dir=state, config_path=config, simulate_when_unconfigured=simulate)
+
+
+def _exit_code(report: RunReport) -> int:
+    if report.status == "failed" or (report.pull_errors and not report.pulled):
+        return EXIT_FAILED
+    if report.errors:
+        return EXIT_ERRORS
+    return EXIT_CONFLICTS if report.open_conflicts else EXIT_OK
+
+
+def _on_wait(wait: RateLimitWait) -> None:
+    if sys.stderr.isatty():
+        err.print(f"[dim]{wait}[/]")
+
+
+def _progress() -> Callable[[str, str, int], None]:
+    def show(phase: str, system: str, count: int) -> None:
+        if sys.stderr.isatty():
+            err.print(f"[dim]{phase} {system}: {count}[/]", end="\r")
+
+    return show
+
+
+def _run_once(ws: Workspace, *, dry_run: bool, full: bool) -> tuple[RunReport, dict[str, Any]]:
+    connectors = ws.connectors(on_wait=_on_wait)
+    if not connectors:
+        raise StopSystemError(
+            "no system is configured: set APOLLO_API_KEY, LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID, "
+            "or CORPORATEMERCH_TOKEN (or run without any to use the bundled simulators)"
+        )
+    engine = Engine(
+        ws.mirror, connectors, ws.rules, default_region=ws.config.default_region, progress=_progress()
+    )
+    report = engine.run(dry_run=dry_run, full=full)
+    calls: dict[str, Any] = {}
+    for system, connector in connectors.items():
+        ops = [p.op for p in report.plan.ops_for(system)]
+        if ops:
+            for call in connector.describe(ops):
+                for op_id in call.op_ids:
+                    calls.setdefault(op_id, []).append(call)
+    return report, calls
+
+
+def _emit(
+    report: RunReport, calls: dict[str, Any], *, as_json: bool, html: Path | None, detail: bool
+) -> None:
+    if as_json:
+        print(reports.dumps(reports.run_dict(report, calls)))
+    else:
+        reports.print_run(out, report, detail=detail)
+    if html is not None:
+        html.write_text(reports.run_html(report))
+        if not as_json:
+            out.print(f"report written to {html}")
+
+
+def sync(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    full: bool = typer.Option(False, "--full", help="Read every record (finds deletions), not only changes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (documented shape)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Run one sync cycle: pull, match, merge, plan, push, commit.
+
+    With no credentials set, runs against the bundled simulators (sample data kept in the state
+    directory), showing the preview first.
+    """
+    with _guard(), _workspace(state, config, simulate=True) as ws:
+        if ws.simulated and not as_json:
+            out.print(
+                "[bold]No credentials set: syncing the bundled simulators[/] (sample data in the state dir)."
+            )
+            preview, calls = _run_once(ws, dry_run=True, full=full)
+            _emit(preview, calls, as_json=False, html=None, detail=False)
+            if dry_run:
+                raise typer.Exit(_exit_code(preview))
+        report, calls = _run_once(ws, dry_run=dry_run, full=full)
+        _emit(report, calls, as_json=as_json, html=html, detail=True)
+        if ws.simulated and not as_json and not dry_run:
+            open_conflicts = ws.mirror.open_conflicts()
+            if open_conflicts:
+                reports.print_conflicts(out, open_conflicts)
+    raise typer.Exit(_exit_code(report))
+
+
+def plan(
+    full: bool = typer.Option(False, "--full", help="Read every record, not only changes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the preview as JSON (documented shape)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the preview as HTML to this file."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Preview a sync (a dry run): counts, then each contact and field with current value, new value, why."""
+    with _guard(), _workspace(state, config, simulate=True) as ws:
+        report, calls = _run_once(ws, dry_run=True, full=full)
+        _emit(report, calls, as_json=as_json, html=html, detail=True)
+    raise typer.Exit(_exit_code(report))
+
+
+def conflicts(
+    show_all: bool = typer.Option(False, "--all", help="Include settled conflicts."),
+    field: str | None = typer.Option(None, "--field", help="Only conflicts on this canonical field."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV (one row per system value)."),
+    html: Path | None = typer.Option(None, "--html", help="Write an HTML report to this file."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """List the conflicts that wait for a person (field, base, each system's value, when, which rule)."""
+    with _guard(), _workspace(state, config) as ws:
+        found = ws.mirror.conflicts(status=None if show_all else "open", field=field)
+    if as_json:
+        print(reports.dumps([reports.conflict_dict(c) for c in found]))
+    elif as_csv:
+        sys.stdout.write(reports.conflicts_csv(found))
+    else:
+        reports.print_conflicts(out, found)
+    if html is not None:
+        html.write_text(reports.conflicts_html(found))
+    raise typer.Exit(EXIT_CONFLICTS if any(c.status == "open" for c in found) else EXIT_OK)
+
+
+def resolve(
+    conflict_id: int | None = typer.Argument(
+        None, help="The conflict to settle (see `syncengine conflicts`)."
+    ),
+    take: str | None = typer.Option(None, "--take", help="Keep this system's value."),
+    value: str | None = typer.Option(
+        None, "--value", help="Set this value (JSON for lists, e.g. '[\"a\"]')."
+    ),
+    field: str | None = typer.Option(None, "--field", help="Settle every open conflict on this field."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Settle a conflict (or all open ones on a field); the next sync writes the chosen value."""
+    if (take is None) == (value is None):
+        err.print("give exactly one of --take SYSTEM or --value VALUE")
+        raise typer.Exit(EXIT_USAGE)
+    if (conflict_id is None) == (field is None):
+        err.print("give a conflict id or --field FIELD")
+        raise typer.Exit(EXIT_USAGE)
+    with _guard(), _workspace(state, config) as ws:
+        chosen = (
+            [ws.mirror.get_conflict(conflict_id)]
+            if conflict_id is not None
+            else ws.mirror.conflicts(status="open", field=field)
+        )
+        for conflict in chosen:
+            if take is not None:
+                if take not in conflict.values:
+                    err.print(f"conflict {conflict.id}: {take} is not one of {', '.join(conflict.values)}")
+                    raise typer.Exit(EXIT_USAGE)
+                chosen_value = conflict.values[take]
+                by = f"person: took {take}"
+            else:
+                chosen_value = _parse_value(value or "")
+                by = "person: set value"
+            ws.mirror.resolve_conflict(conflict.id, chosen_value, resolved_by=by)
+            out.print(
+                f"conflict {conflict.id} ({conflict.field}) settled: {chosen_value!r}; "
+                "the next sync writes it"
+            )
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    return parsed if isinstance(parsed, list | dict) else text
+
+
+def history(
+    entity: str | None = typer.Option(None, "--entity", help="Only this entity."),
+    run: int | None = typer.Option(None, "--run", help="Only this run."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """What the engine changed, when and why: every overwritten or merged value."""
+    with _guard(), _workspace(state, config) as ws:
+        entries = ws.mirror.history(entity_id=entity, run_id=run)
+    if as_json:
+        print(reports.dumps([e.__dict__ for e in entries]))
+        return
+    from rich.table import Table
+
+    table = Table(title="History")
+    for column in ("run", "at", "entity", "system", "field", "old", "new", "why"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.run_id), f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", e.entity_id[:8],
+                      e.system or "base", e.field, reports._show(e.old_value), reports._show(e.new_value),
+                      e.reason)  # fmt: skip
+    out.print(table)
+
+
+def show(
+    entity: str = typer.Argument(..., help="Entity id (a prefix is enough)."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """One contact: its records in each system, the agreed base and its open conflicts."""
+    with _guard(), _workspace(state, config) as ws:
+        matches = [e for e in ws.mirror.all_links() if e.startswith(entity)]
+        if len(matches) != 1:
+            err.print(f"{len(matches)} entities match {entity!r}; give more of the id")
+            raise typer.Exit(EXIT_USAGE)
+        entity_id = matches[0]
+        base = ws.mirror.get_base([entity_id])[entity_id]
+        links = ws.mirror.links_of(entity_id)
+        open_conflicts = ws.mirror.open_conflicts([entity_id])
+    out.print(f"[bold]entity {entity_id}[/]")
+    for system, remote_id in links.items():
+        out.print(f"  {system}: {remote_id}")
+    for name, value in base.items():
+        out.print(f"  {name}: {reports._show(value)}")
+    if open_conflicts:
+        reports.print_conflicts(out, open_conflicts)
+
+
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (documented shape)."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """The systems, their cursors, the last runs, open conflicts and errors."""
+    with _guard(), _workspace(state, config) as ws:
+        info = ws.mirror.info()
+        systems = {
+            name: {
+                "configured": name in ws.settings.systems,
+                "cursor": (
+                    c.cursor_at.isoformat() if (c := ws.mirror.get_cursor(name)) and c.cursor_at else None
+                ),
+            }
+            for name in SYSTEM_NAMES
+        }
+        runs = ws.mirror.recent_runs(5)
+        open_conflicts = ws.mirror.open_conflicts()
+        last = runs[0] if runs else None
+        errors = ws.mirror.record_errors(run_id=last.id) if last else []
+    data = {
+        "schema": reports.SCHEMA_VERSION,
+        "state": {"backend": info.backend, "location": info.location, "schema_version": info.schema_version},
+        "systems": systems,
+        "runs": [
+            {"id": r.id, "started_at": r.started_at.isoformat(), "status": r.status, "dry_run": r.dry_run,
+             "counts": {k: v for k, v in r.counts.items() if k != "retry_entities"}}
+            for r in runs
+        ],
+        "open_conflicts": len(open_conflicts),
+        "errors": [reports.problem_dict(p) for p in errors],
+    }  # fmt: skip
+    if as_json:
+        print(reports.dumps(data))
+        return
+    out.print(f"state: {info.backend} {info.location} (schema {info.schema_version})")
+    for name, s in systems.items():
+        out.print(
+            f"  {name:<15} {'configured' if s['configured'] else 'not configured':<15} cursor {s['cursor']}"
+        )
+    for r in data["runs"]:
+        out.print(f"  run {r['id']} {r['started_at']} {r['status']}{' (dry run)' if r['dry_run'] else ''}")
+    out.print(f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}")
+
+
+SYSTEM_NAMES = ("apollo", "leadconnector", "corporatemerch")
+
+
+def check(state: Path | None = StateOption, config: Path | None = ConfigOption) -> None:
+    """Verify the credentials and reachability of each configured system (one cheap call each)."""
+    failed = False
+    with _guard(), _workspace(state, config) as ws:
+        for system in ws.settings.configured:
+            try:
+                connector = ws.connectors()[system]
+                connector.check()
+                out.print(f"[green]ok[/]      {system}")
+            except ConnectorError as exc:
+                failed = True
+                out.print(f"[red]failed[/]  {system}: {exc}")
+        if not ws.settings.configured:
+            out.print("no system is configured (see README, Configuration)")
+            failed = True
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def run(
+    every: str = typer.Option("5m", "--every", help="Interval: 30s, 5m, 1h."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Keep syncing on a schedule: one cycle at a time; SIGINT/SIGTERM finishes the cycle, then stops."""
+    from syncengine.schedule import parse_interval, run_every
+
+    try:
+        seconds = parse_interval(every)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(EXIT_USAGE) from exc
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with _guard(), _workspace(state, config) as ws:
+
+        def cycle() -> None:
+            report, _ = _run_once(ws, dry_run=False, full=False)
+            out.print(f"run {report.run_id}: {report.status}, {sum(len(v) for v in [report.plan.ops])} ops, "
+                      f"{report.open_conflicts} open conflicts")  # fmt: skip
+
+        store = ws.config.database or f"sqlite:///{(ws.config.state_dir / 'syncengine.db').resolve()}"
+        run_every(seconds, cycle, stop, jobstore_url=store)
+
+
+def undo(
+    run_id: int = typer.Argument(..., help="The run to revert (see `syncengine status` or `history`)."),
+    state: Path | None = StateOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Write back the values a run overwrote (where no one changed them since) and restore its base."""
+    from syncengine.undo import undo_run
+
+    with _guard(), _workspace(state, config) as ws:
+        outcome, notes, undo_id = undo_run(ws.mirror, ws.connectors(on_wait=_on_wait), run_id)
+    for note in notes:
+        out.print(f"[yellow]{note}[/]")
+    out.print(
+        f"run {undo_id} reverted run {run_id}: {len(outcome.confirmed)} writes, {len(outcome.failed)} failed"
+    )
+    raise typer.Exit(EXIT_ERRORS if outcome.failed else EXIT_OK)

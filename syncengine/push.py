@@ -1,0 +1,200 @@
+"""Push a plan through the outbox: every op is stored before it is sent and settled after.
+
+The outbox is what makes a crash harmless. When a run starts, ops an earlier run left unfinished
+are settled first (``resume``): a create that may have reached its system is looked up
+(``Connector.find_created``) and linked when found, so it is never sent twice; an unfinished
+update is dropped, because the base did not move for it and the merge plans it again from fresh
+data (resending an old value could overwrite a newer edit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncengine.connectors.base import Connector, RemoteRecord, WriteOp, WriteResult
+from syncengine.connectors.errors import (
+    DuplicateRecordError,
+    RecordError,
+    StaleRecordError,
+    StopSystemError,
+    TransientError,
+)
+from syncengine.mirror import LinkConflictError, Mirror, NewOp, OutboxOp, RecordProblem
+from syncengine.plan import PlannedOp
+
+ResultHook = Callable[[PlannedOp, WriteResult], None]
+
+
+def op_payload(op: WriteOp) -> dict[str, Any]:
+    """The op as the outbox stores it (JSON), enough to rebuild it after a crash."""
+    return {
+        "values": dict(op.values),
+        "add": {k: sorted(v) for k, v in op.add.items()},
+        "remove": {k: sorted(v) for k, v in op.remove.items()},
+    }
+
+
+def op_from_outbox(stored: OutboxOp) -> WriteOp:
+    payload = stored.payload or {}
+    return WriteOp(
+        op_id=stored.op_id,
+        system=stored.system,
+        kind=stored.kind,  # type: ignore[arg-type]
+        remote_id=stored.remote_id,
+        values=payload.get("values", {}),
+        add={k: frozenset(v) for k, v in payload.get("add", {}).items()},
+        remove={k: frozenset(v) for k, v in payload.get("remove", {}).items()},
+        entity_id=stored.entity_id,
+    )
+
+
+@dataclass
+class PushOutcome:
+    """What the push did; ``confirmed`` and ``failed`` hold op ids."""
+
+    confirmed: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)  # op id -> error
+    created: dict[str, str] = field(default_factory=dict)  # op id -> new remote id
+    linked_existing: dict[str, str] = field(default_factory=dict)  # op id -> id of a duplicate found
+    stopped: dict[str, str] = field(default_factory=dict)  # system -> why its push stopped
+    records: list[RemoteRecord] = field(default_factory=list)  # records as written
+
+
+class Pusher:
+    """Writes through one run's connectors, keeping the outbox and identity map in step."""
+
+    def __init__(self, mirror: Mirror, connectors: Mapping[str, Connector], *, run_id: int) -> None:
+        self.mirror = mirror
+        self.connectors = connectors
+        self.run_id = run_id
+
+    # ------------------------------------------------------------------ after a crash
+
+    def resume(self) -> dict[str, int]:
+        """Settle the ops an interrupted run left; returns counts by what happened to them."""
+        counts = {"recovered": 0, "not_found": 0, "dropped": 0}
+        for stored in self.mirror.pending():
+            connector = self.connectors.get(stored.system)
+            if connector is None:
+                continue  # the system is not configured now; its ops wait for it
+            if stored.kind != "create" or (stored.state == "pending" and stored.attempts == 0):
+                self.mirror.fail(
+                    stored.op_id, "not sent before the run stopped; planned again from fresh data"
+                )
+                counts["dropped"] += 1
+                continue
+            op = op_from_outbox(stored)
+            found = connector.find_created(op)
+            if found is None:
+                self.mirror.fail(stored.op_id, "interrupted create not found in the system; planned again")
+                counts["not_found"] += 1
+                continue
+            self._settle_create(stored.op_id, op, found)
+            counts["recovered"] += 1
+        return counts
+
+    # ------------------------------------------------------------------ a run's push
+
+    def push(self, planned: list[PlannedOp], on_result: ResultHook | None = None) -> PushOutcome:
+        outcome = PushOutcome()
+        by_system: dict[str, list[PlannedOp]] = {}
+        for item in planned:
+            by_system.setdefault(item.op.system, []).append(item)
+        for system, items in by_system.items():
+            stored = self.mirror.enqueue_many(
+                [
+                    NewOp(
+                        system=system,
+                        kind=p.op.kind,
+                        payload=op_payload(p.op),
+                        entity_id=p.op.entity_id,
+                        remote_id=p.op.remote_id,
+                        op_id=p.op.op_id,
+                    )
+                    for p in items
+                ],
+                run_id=self.run_id,
+            )
+            for op in stored:
+                self.mirror.mark_sent(op.op_id)
+            by_id = {p.op.op_id: p for p in items}
+
+            def settle(result: WriteResult, by_id: dict[str, PlannedOp] = by_id) -> None:
+                item = by_id[result.op_id]
+                self._settle(item, result, outcome)
+                if on_result is not None:
+                    on_result(item, result)
+
+            try:
+                self.connectors[system].push([p.op for p in items], on_result=settle)
+            except StopSystemError as exc:
+                outcome.stopped[system] = str(exc)
+                for item in items:
+                    if item.op.op_id not in outcome.confirmed and item.op.op_id not in outcome.failed:
+                        self._fail(item, exc, outcome, retryable=False)
+        return outcome
+
+    def _settle(self, item: PlannedOp, result: WriteResult, outcome: PushOutcome) -> None:
+        op = item.op
+        if op.op_id in outcome.confirmed or op.op_id in outcome.failed:
+            return  # a connector reported the op twice; the first answer stands
+        if result.ok and result.record is not None:
+            if op.kind == "create":
+                self._settle_create(op.op_id, op, result.record)
+                outcome.created[op.op_id] = result.record.remote_id
+            else:
+                self.mirror.confirm(op.op_id)
+                self.mirror.upsert_records(op.system, [result.record], run_id=self.run_id)
+            outcome.confirmed.add(op.op_id)
+            outcome.records.append(result.record)
+            return
+        error = result.error
+        if isinstance(error, DuplicateRecordError) and op.kind == "create" and error.existing_id:
+            # The system holds this person already: link that record; the next run merges it.
+            try:
+                existing = self.connectors[op.system].get(error.existing_id)
+                self._settle_create(op.op_id, op, existing)
+                outcome.linked_existing[op.op_id] = existing.remote_id
+                outcome.confirmed.add(op.op_id)
+                return
+            except Exception as exc:  # the duplicate could not be linked: report it on the record
+                error = exc
+        retryable = isinstance(error, TransientError | StaleRecordError)
+        self._fail(item, error or "write failed", outcome, retryable=retryable)
+
+    def _settle_create(self, op_id: str, op: WriteOp, record: RemoteRecord) -> None:
+        with self.mirror.transaction():
+            self.mirror.upsert_records(op.system, [record], run_id=self.run_id)
+            if op.entity_id is not None:
+                try:
+                    self.mirror.link(op.entity_id, op.system, record.remote_id, run_id=self.run_id)
+                except LinkConflictError as exc:
+                    self.mirror.add_record_error(
+                        op.system, f"created record could not be linked: {exc}",
+                        remote_id=record.remote_id, entity_id=op.entity_id, run_id=self.run_id,
+                    )  # fmt: skip
+            self.mirror.confirm(op_id, record.remote_id)
+
+    def _fail(
+        self, item: PlannedOp, error: Exception | str, outcome: PushOutcome, *, retryable: bool
+    ) -> None:
+        op = item.op
+        text = str(error) or type(error).__name__
+        outcome.failed[op.op_id] = text
+        # A retryable failure is not resent as is: the next run plans it again from fresh data.
+        self.mirror.fail(op.op_id, text, retryable=False)
+        suffix = " (tried again next run)" if retryable else ""
+        self.mirror.add_record_errors(
+            [
+                RecordProblem(
+                    system=op.system,
+                    message=f"{op.kind} of {item.who}: {text}{suffix}",
+                    remote_id=op.remote_id,
+                    entity_id=op.entity_id,
+                    field=error.field if isinstance(error, RecordError) else None,
+                    run_id=self.run_id,
+                )
+            ]
+        )

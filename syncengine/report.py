@@ -1,0 +1,299 @@
+"""The dry-run preview, the run summary and the conflict report: as tables, JSON, CSV and HTML.
+
+The JSON shapes are a documented interface (README, "Machine-readable output"); keys are only ever
+added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from syncengine.connectors.base import HttpCall
+from syncengine.mirror import Conflict, RecordProblem
+from syncengine.plan import Plan
+from syncengine.sync import RunReport
+
+SCHEMA_VERSION = 1
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def plan_dict(plan: Plan, calls: Mapping[str, Sequence[HttpCall]] | None = None) -> dict[str, Any]:
+    calls = calls or {}
+    return {
+        "counts": plan.counts(),
+        "match": {
+            "linked": plan.match.linked,
+            "new_entities": plan.match.new_entities,
+            "conflicts": [
+                {
+                    "system": c.system,
+                    "remote_id": c.remote_id,
+                    "key": c.key,
+                    "reason": c.reason,
+                    "candidates": list(c.candidates),
+                }
+                for c in plan.match.conflicts
+            ],
+        },
+        "ops": [
+            {
+                "op_id": p.op.op_id,
+                "system": p.op.system,
+                "kind": p.op.kind,
+                "remote_id": p.op.remote_id,
+                "entity_id": p.op.entity_id,
+                "contact": p.who,
+                "fields": [
+                    {"field": c.field, "old": c.old, "new": c.new, "reason": c.reason} for c in p.changes
+                ],
+                "calls": [
+                    {"method": c.method, "path": c.path, "params": dict(c.params or {}), "body": c.body}
+                    for c in calls.get(p.op.op_id, ())
+                ],
+            }
+            for p in plan.ops
+        ],
+        "conflicts": [
+            {
+                "entity_id": c.entity_id,
+                "contact": c.who,
+                "field": c.conflict.field,
+                "base": c.conflict.base,
+                "values": dict(c.conflict.values),
+                "policy": c.conflict.policy,
+                "open": c.conflict.open,
+                "winner": c.conflict.winner,
+            }
+            for c in plan.conflicts
+        ],
+        "notes": [
+            {"entity_id": n.entity_id, "contact": n.who, "field": n.field, "note": n.text} for n in plan.notes
+        ],
+        "errors": [problem_dict(p) for p in plan.problems],
+    }
+
+
+def problem_dict(problem: RecordProblem) -> dict[str, Any]:
+    return {
+        "system": problem.system,
+        "remote_id": problem.remote_id,
+        "entity_id": problem.entity_id,
+        "field": problem.field,
+        "message": problem.message,
+    }
+
+
+def run_dict(report: RunReport, calls: Mapping[str, Sequence[HttpCall]] | None = None) -> dict[str, Any]:
+    push = report.push
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_id": report.run_id,
+        "dry_run": report.dry_run,
+        "status": report.status,
+        "pulled": report.pulled,
+        "changed": report.changed,
+        "pull_errors": report.pull_errors,
+        "confirmed": sorted(push.confirmed) if push else [],
+        "failed": dict(push.failed) if push else {},
+        "api_calls": report.calls,
+        "timings": {k: round(v, 4) for k, v in report.timings.items()},
+        **plan_dict(report.plan, calls),
+    }
+
+
+def conflict_dict(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "id": conflict.id,
+        "entity_id": conflict.entity_id,
+        "field": conflict.field,
+        "base": conflict.base_value,
+        "values": dict(conflict.values),
+        "changed_at": {s: _when(t) for s, t in conflict.first_seen_at.items()},
+        "policy": conflict.policy,
+        "status": conflict.status,
+        "resolution": conflict.resolution_value if conflict.status == "resolved" else None,
+        "resolved_by": conflict.resolved_by,
+        "opened_at": _when(conflict.opened_at),
+    }
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def print_run(console: Console, report: RunReport, *, detail: bool = True) -> None:
+    plan = report.plan
+    title = "Preview (dry run: nothing will be written)" if report.dry_run else f"Run {report.run_id}"
+    counts = Table(title=title, show_lines=False)
+    for column in ("system", "pulled", "changed", "creates", "updates", "errors"):
+        counts.add_column(column, justify="left" if column == "system" else "right")
+    by_system = plan.counts()
+    failed_by_system: dict[str, int] = {}
+    if report.push:
+        for planned in plan.ops:
+            if planned.op.op_id in report.push.failed:
+                failed_by_system[planned.op.system] = failed_by_system.get(planned.op.system, 0) + 1
+    for system in sorted(set(report.pulled) | set(by_system) | set(report.pull_errors)):
+        counts.add_row(
+            system,
+            str(report.pulled.get(system, "—")),
+            str(report.changed.get(system, "—")),
+            str(by_system.get(system, {}).get("create", 0)),
+            str(by_system.get(system, {}).get("update", 0)),
+            "pull failed" if system in report.pull_errors else str(failed_by_system.get(system, 0)),
+        )
+    console.print(counts)
+    match = plan.match
+    console.print(
+        f"matching: {match.linked} linked to known contacts, {match.new_entities} new contacts, "
+        f"{len(match.conflicts)} ambiguous (left unlinked)"
+    )
+    if detail and plan.ops:
+        changes = Table(title="Changes", show_lines=False)
+        for column in ("contact", "system", "op", "field", "current", "new", "why"):
+            changes.add_column(column, overflow="fold")
+        for planned in plan.ops:
+            for change in planned.changes:
+                changes.add_row(
+                    planned.who, planned.op.system, planned.op.kind, change.field,
+                    _show(change.old), _show(change.new), change.reason,
+                )  # fmt: skip
+        console.print(changes)
+    open_conflicts = [c for c in plan.conflicts if c.conflict.open]
+    settled = [c for c in plan.conflicts if not c.conflict.open]
+    if settled and detail:
+        table = Table(title="Disagreements settled by a rule")
+        for column in ("contact", "field", "values", "rule", "kept"):
+            table.add_column(column, overflow="fold")
+        for c in settled:
+            values = "; ".join(f"{s}: {_show(v)}" for s, v in c.conflict.values.items())
+            kept = f"{c.conflict.winner}" if c.conflict.winner else "merged"
+            table.add_row(c.who, c.conflict.field, values, c.conflict.policy, kept)
+        console.print(table)
+    if open_conflicts:
+        console.print(
+            f"[bold yellow]{len(open_conflicts)} conflicts wait for a person[/] (syncengine conflicts)"
+        )
+    for system, error in report.pull_errors.items():
+        console.print(f"[red]{system}: {error}[/]")
+    if report.push and report.push.failed:
+        console.print(f"[red]{len(report.push.failed)} writes failed[/] (syncengine status shows them)")
+    for problem in plan.problems[:20]:
+        where = " ".join(x for x in (problem.system, problem.remote_id or "", problem.field or "") if x)
+        console.print(f"[yellow]{where}: {problem.message}[/]")
+    if len(plan.problems) > 20:
+        console.print(f"... and {len(plan.problems) - 20} more record problems")
+
+
+def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:
+    table = Table(title="Conflicts")
+    for column in ("id", "entity", "field", "base", "values", "since", "rule", "status"):
+        table.add_column(column, overflow="fold")
+    for c in conflicts:
+        values = "\n".join(f"{s}: {_show(v)}" for s, v in c.values.items())
+        since = "\n".join(f"{s}: {t:%Y-%m-%d %H:%M}" for s, t in c.first_seen_at.items())
+        status = (
+            c.status if c.status == "open" else f"{c.status} ({c.resolved_by}: {_show(c.resolution_value)})"
+        )
+        table.add_row(
+            str(c.id), c.entity_id[:8], c.field, _show(c.base_value), values, since, c.policy, status
+        )
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- CSV and HTML
+
+
+def conflicts_csv(conflicts: Iterable[Conflict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "entity_id", "field", "base", "system", "value", "changed_at", "policy", "status"])
+    for c in conflicts:
+        for system, value in c.values.items():
+            at = c.first_seen_at.get(system)
+            writer.writerow([c.id, c.entity_id, c.field, _show(c.base_value), system, _show(value),
+                             _when(at) or "", c.policy, c.status])  # fmt: skip
+    return out.getvalue()
+
+
+def _html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_show(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+    "table{border-collapse:collapse;margin:1rem 0}"
+    "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}"
+)
+
+
+def html_page(title: str, sections: Iterable[tuple[str, str]]) -> str:
+    parts = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in sections)
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{parts}</body></html>"
+    )
+
+
+def run_html(report: RunReport) -> str:
+    plan = report.plan
+    operations = [(s, k.get("create", 0), k.get("update", 0)) for s, k in plan.counts().items()]
+    changes = [
+        (p.who, p.op.system, p.op.kind, c.field, c.old, c.new, c.reason) for p in plan.ops for c in p.changes
+    ]
+    disagreements = [
+        (c.who, c.conflict.field, c.conflict.base, c.conflict.values, c.conflict.policy, c.conflict.open)
+        for c in plan.conflicts
+    ]
+    problems = [(p.system, p.remote_id, p.field, p.message) for p in plan.problems]
+    sections = [
+        ("Operations", _html_table(["system", "creates", "updates"], operations)),
+        ("Changes", _html_table(["contact", "system", "op", "field", "current", "new", "why"], changes)),
+        ("Conflicts", _html_table(["contact", "field", "base", "values", "rule", "open"], disagreements)),
+        ("Record problems", _html_table(["system", "record", "field", "message"], problems)),
+    ]
+    title = "syncengine preview (dry run)" if report.dry_run else f"syncengine run {report.run_id}"
+    return html_page(title, sections)
+
+
+def conflicts_html(conflicts: Sequence[Conflict]) -> str:
+    rows = [
+        (c.id, c.entity_id, c.field, c.base_value, c.values,
+         {s: _when(t) for s, t in c.first_seen_at.items()}, c.policy, c.status)
+        for c in conflicts
+    ]  # fmt: skip
+    table = _html_table(["id", "entity", "field", "base", "values", "changed at", "rule", "status"], rows)
+    return html_page("syncengine conflicts", [("Conflicts", table)])

@@ -1,0 +1,448 @@
+"""One sync run: pull, match, merge, plan, push, commit (DESIGN.md, "Flow of one run").
+
+``Engine.run(dry_run=True)`` stops after the plan and writes nothing anywhere: the records it pulls
+are held in memory next to the mirror (``Mirror.preview_records``), and no CRM, link, base,
+conflict, history, outbox op, cursor or run row is written.
+
+Which entities a run looks at: those with a record that changed since the last completed run,
+records still unlinked, entities whose writes failed last time, and entities with a conflict a
+person settled. Everything else already agrees with its base.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from syncengine.canonical import FIELDS, Canonical, same
+from syncengine.connectors.base import Connector, RemoteRecord
+from syncengine.connectors.errors import ConnectorError
+from syncengine.match import Candidate, EntityKeys, match
+from syncengine.merge import UNCHANGED, EntityMerge, Resolution, Side, merge_entity
+from syncengine.mirror import HistoryEntry, Mirror, RecordProblem, StoredRecord
+from syncengine.plan import MatchOutcome, Note, Plan, PlannedConflict, create_ops, update_ops, who
+from syncengine.push import Pusher, PushOutcome
+from syncengine.rules import Rules
+
+PULL_CHUNK = 1000
+Progress = Callable[[str, str, int], None]  # (phase, system, count so far)
+
+
+@dataclass
+class EntityState:
+    """Everything the merge and the plan need about one entity."""
+
+    entity_id: str
+    links: dict[str, str]
+    records: dict[str, StoredRecord]
+    values: dict[str, dict[str, Any]]  # system -> canonical values
+    base: dict[str, Any]
+    merged: EntityMerge | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    dry_run: bool
+    plan: Plan
+    status: str = "succeeded"
+    pulled: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    pull_errors: dict[str, str] = field(default_factory=dict)
+    push: PushOutcome | None = None
+    resumed: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> wall seconds
+    cpu: dict[str, float] = field(default_factory=dict)  # phase -> CPU seconds of this process
+    calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open_conflicts(self) -> int:
+        return sum(1 for c in self.plan.conflicts if c.conflict.open)
+
+    @property
+    def errors(self) -> int:
+        failed = len(self.push.failed) if self.push else 0
+        return failed + len(self.pull_errors) + len(self.plan.problems)
+
+
+class Engine:
+    """Syncs the connected systems through one state mirror under one set of rules."""
+
+    def __init__(
+        self,
+        mirror: Mirror,
+        connectors: Mapping[str, Connector],
+        rules: Rules,
+        *,
+        default_region: str = "US",
+        progress: Progress | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.mirror = mirror
+        self.connectors = {s: connectors[s] for s in rules.systems if s in connectors}
+        self.connectors.update({s: c for s, c in connectors.items() if s not in self.connectors})
+        self.rules = rules
+        self.default_region = default_region
+        self.progress = progress or (lambda *_: None)
+        self.now = now
+        self.holds = {s: c.fields for s, c in self.connectors.items()}
+        self.overlay: dict[tuple[str, str], StoredRecord] = {}
+        self.invalid: dict[tuple[str, str], frozenset[str]] = {}
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, *, dry_run: bool = False, full: bool = False) -> RunReport:
+        previous = self.mirror.last_run(dry_run=False)
+        run_id = 0 if dry_run else self.mirror.start_run().id
+        report = RunReport(run_id, dry_run, Plan())
+        self.overlay = {}
+        started = self.now()
+        retry: list[str] = []
+        try:
+            if not dry_run:
+                with self._timed(report, "resume"):
+                    report.resumed = Pusher(self.mirror, self.connectors, run_id=run_id).resume()
+            with self._timed(report, "pull"):
+                active = self._pull_all(run_id, report, full=full, dry_run=dry_run)
+            with self._timed(report, "match"):
+                states = self._load_states(run_id, active, previous, report, dry_run=dry_run)
+            with self._timed(report, "merge"):
+                self._merge(states)
+            with self._timed(report, "plan"):
+                self._plan(states, active, report.plan)
+            if not dry_run:
+                with self._timed(report, "push"):
+                    report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(report.plan.ops)
+                with self._timed(report, "commit"):
+                    retry = self._commit(states, report, run_id)
+                    for system in active:
+                        self.mirror.set_cursor(system, started, run_id=run_id)
+            report.status = "partial" if report.errors else "succeeded"
+        except BaseException as exc:
+            report.status = "failed"
+            if not dry_run:
+                error = f"{type(exc).__name__}: {exc}"
+                counts = self._counts(report, [])
+                self.mirror.finish_run(
+                    run_id, "failed", counts=counts, timings=report.timings, errors=[error]
+                )
+            raise
+        report.calls = {s: self._stats(c) for s, c in self.connectors.items()}
+        if not dry_run:
+            self.mirror.finish_run(
+                run_id, report.status, counts=self._counts(report, retry), timings=report.timings,
+                errors=[f"{s}: {e}" for s, e in report.pull_errors.items()],
+            )  # fmt: skip
+        return report
+
+    @staticmethod
+    def _stats(connector: Connector) -> int:
+        client = getattr(connector, "client", None)
+        return client.stats.total_calls if client is not None else 0
+
+    def _timed(self, report: RunReport, phase: str) -> _Timer:
+        return _Timer(report, phase)
+
+    def _counts(self, report: RunReport, retry: list[str]) -> dict[str, Any]:
+        push = report.push
+        return {
+            "pulled": report.pulled,
+            "changed": report.changed,
+            "ops": report.plan.counts(),
+            "confirmed": len(push.confirmed) if push else 0,
+            "failed": len(push.failed) if push else 0,
+            "conflicts_open": report.open_conflicts,
+            "conflicts_settled": len(report.plan.conflicts) - report.open_conflicts,
+            "match_conflicts": len(report.plan.match.conflicts),
+            "retry_entities": retry,
+        }
+
+    # ------------------------------------------------------------------ pull
+
+    def _pull_all(self, run_id: int, report: RunReport, *, full: bool, dry_run: bool) -> list[str]:
+        """Pull every system into the mirror (a dry run: into ``self.overlay``); returns the systems
+        whose pull completed. A system whose pull fails sits this run out: its data may be stale."""
+        active = []
+        for system, connector in self.connectors.items():
+            cursor = self.mirror.get_cursor(system)
+            since = None if full or cursor is None else cursor.cursor_at
+            try:
+                connector.load_catalogue()
+                pulled = changed = 0
+                records = iter(connector.pull(since, full=full or since is None))
+                while chunk := list(islice(records, PULL_CHUNK)):
+                    pulled += len(chunk)
+                    if dry_run:
+                        for record in self.mirror.preview_records(system, chunk):
+                            self.overlay[(system, record.remote_id)] = record
+                            changed += 1
+                    else:
+                        changed += len(self.mirror.upsert_records(system, chunk, run_id=run_id).touched)
+                    self.progress("pull", system, pulled)
+            except ConnectorError as exc:
+                report.pull_errors[system] = str(exc)
+                if not dry_run:
+                    self.mirror.add_record_error(system, f"pull stopped: {exc}", run_id=run_id)
+                continue
+            report.pulled[system], report.changed[system] = pulled, changed
+            if (full or since is None) and not dry_run:
+                for remote_id in self.mirror.not_seen_since(system, run_id):
+                    self.mirror.tombstone(system, remote_id, "full_scan", run_id=run_id)
+            active.append(system)
+        return active
+
+    # ------------------------------------------------------------------ match and load
+
+    def _canonical(self, record: StoredRecord, problems: list[RecordProblem], run_id: int) -> dict[str, Any]:
+        remote = RemoteRecord(record.system, record.remote_id, record.raw, record.remote_updated_at)
+        canonical: Canonical = self.connectors[record.system].to_canonical(remote)
+        if canonical.invalid:
+            self.invalid[(record.system, record.remote_id)] = frozenset(canonical.invalid)
+        for name, invalid in canonical.invalid.items():
+            problems.append(
+                RecordProblem(
+                    system=record.system, remote_id=record.remote_id, entity_id=record.entity_id,
+                    field=name, message=f"{name}: {invalid.reason} (value kept as {invalid.raw!r})",
+                    run_id=run_id,
+                )
+            )  # fmt: skip
+        return dict(canonical.values)
+
+    def _load_states(
+        self, run_id: int, active: list[str], previous: Any, report: RunReport, *, dry_run: bool
+    ) -> dict[str, EntityState]:
+        since = (previous.id + 1) if previous is not None else 0
+        problems = report.plan.problems
+        touched: set[str] = set()
+        values: dict[tuple[str, str], dict[str, Any]] = {}
+        unlinked: dict[tuple[str, str], StoredRecord] = {}
+        for system in active:
+            changed = {r.remote_id: r for r in self.mirror.changed_records(system, since)}
+            changed.update({rid: r for (s, rid), r in self.overlay.items() if s == system})
+            for record in changed.values():
+                if record.entity_id is not None:
+                    touched.add(record.entity_id)
+                elif not record.is_deleted:
+                    unlinked[(system, record.remote_id)] = record
+            for record in self.mirror.unlinked_records(system):
+                unlinked.setdefault(
+                    (system, record.remote_id), self.overlay.get((system, record.remote_id), record)
+                )
+        for key, record in unlinked.items():
+            values[key] = self._canonical(record, problems, run_id)
+        if previous is not None:
+            touched.update(previous.counts.get("retry_entities", []))
+        touched.update(c.entity_id for c in self.mirror.pending_resolutions())
+        links = self.mirror.all_links()
+        matched = self._match(list(unlinked.values()), values, links, report, run_id, dry_run=dry_run)
+        for entity_id, system, remote_id in matched:
+            links.setdefault(entity_id, {})[system] = remote_id
+            touched.add(entity_id)
+        return self._states(touched, links, values, active, problems, run_id)
+
+    def _match(
+        self,
+        unlinked: list[StoredRecord],
+        values: Mapping[tuple[str, str], dict[str, Any]],
+        links: Mapping[str, Mapping[str, str]],
+        report: RunReport,
+        run_id: int,
+        *,
+        dry_run: bool,
+    ) -> list[tuple[str, str, str]]:
+        if not unlinked:
+            return []
+        bases = self.mirror.get_base(list(links))
+        entities = [EntityKeys(e, frozenset(links[e]), [bases[e]]) for e in links if bases.get(e)]
+        candidates = [Candidate(r.system, r.remote_id, values[(r.system, r.remote_id)]) for r in unlinked]
+        result = match(entities, candidates, self.rules)
+        wanted = [(link.entity_id, link.system, link.remote_id) for link in result.links]
+        fresh = (
+            [f"new-{i + 1}" for i in range(len(result.new_entities))]
+            if dry_run
+            else self.mirror.new_entities(len(result.new_entities))
+        )
+        for entity_id, members in zip(fresh, result.new_entities, strict=True):
+            wanted.extend((entity_id, m.system, m.remote_id) for m in members)
+        if not dry_run and wanted:
+            self.mirror.link_many(wanted, run_id=run_id)
+        report.plan.match = MatchOutcome(len(result.links), len(result.new_entities), tuple(result.conflicts))
+        return wanted
+
+    def _states(
+        self,
+        touched: Iterable[str],
+        links: Mapping[str, Mapping[str, str]],
+        values: dict[tuple[str, str], dict[str, Any]],
+        active: list[str],
+        problems: list[RecordProblem],
+        run_id: int,
+    ) -> dict[str, EntityState]:
+        touched = sorted(set(touched))
+        bases = self.mirror.get_base([e for e in touched if not e.startswith("new-")])
+        by_system: dict[str, list[str]] = {}
+        for entity_id in touched:
+            for system, remote_id in links.get(entity_id, {}).items():
+                by_system.setdefault(system, []).append(remote_id)
+        stored = {s: self.mirror.get_records(s, ids) for s, ids in by_system.items()}
+        for (system, remote_id), record in self.overlay.items():
+            if remote_id in stored.get(system, {}) or record.entity_id is None:
+                stored.setdefault(system, {})[remote_id] = record
+        states = {}
+        for entity_id in touched:
+            state = EntityState(entity_id, dict(links.get(entity_id, {})), {}, {}, bases.get(entity_id, {}))
+            for system, remote_id in state.links.items():
+                record = stored.get(system, {}).get(remote_id)
+                if record is None or record.is_deleted or system not in active:
+                    continue
+                state.records[system] = record
+                if (system, remote_id) not in values:
+                    values[(system, remote_id)] = self._canonical(record, problems, run_id)
+                state.values[system] = values[(system, remote_id)]
+            if state.values:
+                states[entity_id] = state
+        return states
+
+    # ------------------------------------------------------------------ merge and plan
+
+    def _merge(self, states: Mapping[str, EntityState]) -> None:
+        resolutions = self._resolutions(states)
+        for state in states.values():
+            sides = {
+                system: {
+                    name: Side(
+                        system,
+                        value,
+                        state.records[system].remote_updated_at,
+                        name in self.invalid.get((system, state.records[system].remote_id), ()),
+                    )
+                    for name, value in state.values[system].items()
+                    if name in self.holds[system]
+                }
+                for system in state.values
+            }
+            state.merged = merge_entity(
+                state.base,
+                set(state.base),
+                sides,
+                self.rules,
+                resolutions=resolutions.get(state.entity_id, {}),
+                holds={s: self.holds[s] for s in state.values},
+            )
+
+    def _resolutions(self, states: Mapping[str, EntityState]) -> dict[str, dict[str, Resolution]]:
+        out: dict[str, dict[str, Resolution]] = {}
+        for conflict in self.mirror.pending_resolutions():
+            if conflict.entity_id in states:
+                out.setdefault(conflict.entity_id, {})[conflict.field] = Resolution(conflict.resolution_value)
+        return out
+
+    def _plan(self, states: Mapping[str, EntityState], active: list[str], plan: Plan) -> None:
+        for state in states.values():
+            merged = state.merged
+            assert merged is not None
+            agreed = self._agreed(state)
+            label = who(agreed)
+            expected = {
+                system: RemoteRecord(system, r.remote_id, r.raw, r.remote_updated_at)
+                for system, r in state.records.items()
+            }
+            plan.ops.extend(update_ops(state.entity_id, merged, state.links, state.values, label, expected))
+            plan.ops.extend(
+                create_ops(state.entity_id, agreed, state.links, active, self.holds, self.rules, label)
+            )
+            for name, decision in merged.decisions.items():
+                if decision.conflict is not None:
+                    plan.conflicts.append(PlannedConflict(state.entity_id, label, decision.conflict))
+                plan.notes.extend(Note(state.entity_id, label, name, text) for text in decision.notes)
+
+    @staticmethod
+    def _agreed(state: EntityState) -> dict[str, Any]:
+        """The entity's values after the run: each field's target, else any system's value."""
+        agreed: dict[str, Any] = {}
+        for values in state.values.values():
+            for name, value in values.items():
+                agreed.setdefault(name, value)
+        assert state.merged is not None
+        for name, decision in state.merged.decisions.items():
+            if decision.conflict is None or not decision.conflict.open:
+                agreed[name] = decision.target
+        return {k: agreed[k] for k in FIELDS if k in agreed}
+
+    # ------------------------------------------------------------------ commit
+
+    def _commit(self, states: Mapping[str, EntityState], report: RunReport, run_id: int) -> list[str]:
+        """Move the base for confirmed writes, record history and conflicts; returns entities to retry."""
+        push = report.push
+        assert push is not None
+        failed_entities = {p.op.entity_id for p in report.plan.ops if p.op.op_id in push.failed}
+        ops_by_entity: dict[str, list[Any]] = {}
+        for planned in report.plan.ops:
+            ops_by_entity.setdefault(planned.op.entity_id or "", []).append(planned)
+        new_base: dict[str, dict[str, Any]] = {}
+        history: list[HistoryEntry] = []
+        with self.mirror.transaction():
+            for entity_id, state in states.items():
+                merged = state.merged
+                assert merged is not None
+                for planned in ops_by_entity.get(entity_id, []):
+                    if planned.op.op_id in push.confirmed and planned.op.kind == "update":
+                        history.extend(
+                            HistoryEntry(
+                                entity_id, c.field, c.old, c.new, c.reason, planned.op.system, run_id
+                            )
+                            for c in planned.changes
+                        )
+                failed_systems = {
+                    p.op.system for p in ops_by_entity.get(entity_id, []) if p.op.op_id in push.failed
+                }
+                fields: dict[str, Any] = {}
+                for name, decision in merged.decisions.items():
+                    if decision.conflict is not None:
+                        self._record_conflict(entity_id, decision, run_id)
+                    if set(decision.writes) & failed_systems or decision.new_base is UNCHANGED:
+                        continue
+                    if name in state.base and same(name, state.base[name], decision.new_base):
+                        continue
+                    fields[name] = decision.new_base
+                    history.append(HistoryEntry(entity_id, name, state.base.get(name), decision.new_base,
+                                                decision.reason, None, run_id))  # fmt: skip
+                if fields:
+                    new_base[entity_id] = fields
+            self.mirror.set_base_many(new_base, run_id=run_id)
+            for conflict in self.mirror.pending_resolutions():
+                written = new_base.get(conflict.entity_id, {})
+                if conflict.entity_id in states and conflict.field in written:
+                    self.mirror.mark_resolution_applied(conflict.id, run_id=run_id)
+            self.mirror.add_history(history)
+            self.mirror.add_record_errors(report.plan.problems)
+        return sorted(e for e in failed_entities if e)
+
+    def _record_conflict(self, entity_id: str, decision: Any, run_id: int) -> None:
+        conflict = decision.conflict
+        stored = self.mirror.open_conflict(
+            entity_id, decision.field, base_value=conflict.base, values=conflict.values,
+            policy=conflict.policy, first_seen_at={s: t for s, t in conflict.changed_at.items() if t},
+            run_id=run_id,
+        )  # fmt: skip
+        if not conflict.open:
+            self.mirror.resolve_conflict(
+                stored.id, decision.target, resolved_by=f"rule:{conflict.policy}", run_id=run_id
+            )
+
+
+class _Timer:
+    def __init__(self, report: RunReport, phase: str) -> None:
+        self.report, self.phase = report, phase
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        timings, cpu = self.report.timings, self.report.cpu
+        timings[self.phase] = timings.get(self.phase, 0.0) + time.perf_counter() - self.wall
+        cpu[self.phase] = cpu.get(self.phase, 0.0) + time.process_time() - self.cpu

@@ -1,0 +1,80 @@
+"""Everything one command needs: configuration, the state mirror, the rules and the connectors.
+
+When no system has credentials, the bundled simulators stand in for the CRMs (with sample contacts,
+their data kept in the state directory), so a new user sees the whole product with nothing set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncengine.config import Config, environment, load_config
+from syncengine.connectors.base import Connector
+from syncengine.connectors.http import WaitCallback
+from syncengine.connectors.registry import build_connectors
+from syncengine.connectors.settings import Settings, load_settings
+from syncengine.mirror import Mirror
+from syncengine.rules import Rules, load_rules
+from syncengine.sim.runner import SimCluster
+
+SIMULATOR_CONTACTS = 200
+SIMULATOR_STATE = "simulators.json"
+
+
+@dataclass
+class Workspace:
+    config: Config
+    settings: Settings
+    rules: Rules
+    mirror: Mirror
+    simulated: bool = False
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    def connectors(self, *, on_wait: WaitCallback | None = None) -> dict[str, Connector]:
+        built = build_connectors(self.settings, self.config.options, on_wait=on_wait)
+        for connector in built.values():
+            self._stack.callback(connector.close)
+        return {s: c for s, c in built.items() if s not in self.config.disabled}
+
+    def close(self) -> None:
+        self._stack.close()
+        self.mirror.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workspace(
+    *,
+    state_dir: Path | None = None,
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    simulate_when_unconfigured: bool = False,
+) -> Workspace:
+    """Open the state and settings; with ``simulate_when_unconfigured`` and no credentials set,
+    start the bundled simulators and point the settings at them."""
+    env = environment(env)
+    config = load_config(config_path, state_dir=state_dir, env=env)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(env)
+    stack = ExitStack()
+    simulated = False
+    if simulate_when_unconfigured and not settings.configured:
+        cluster = SimCluster(
+            contacts=SIMULATOR_CONTACTS,
+            state_file=config.state_dir / SIMULATOR_STATE,
+            rate_limits=False,
+            env={},
+        )
+        stack.enter_context(cluster)
+        settings = load_settings(cluster.environment())
+        simulated = True
+    rules = load_rules(config.rules_path)
+    mirror = Mirror.open(config.database, state_dir=config.state_dir)
+    return Workspace(config, settings, rules, mirror, simulated, stack)
