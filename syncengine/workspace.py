@@ -34,7 +34,10 @@ class Workspace:
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def connectors(self, *, on_wait: WaitCallback | None = None) -> dict[str, Connector]:
-        built = build_connectors(self.settings, self.config.options, on_wait=on_wait)
+        # The bundled simulators run without rate limits, so the client-side budget is off too.
+        built = build_connectors(
+            self.settings, self.config.options, on_wait=on_wait, proactive_limits=not self.simulated
+        )
         for connector in built.values():
             self._stack.callback(connector.close)
         return {s: c for s, c in built.items() if s not in self.config.disabled}

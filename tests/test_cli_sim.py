@@ -106,15 +106,32 @@ def test_sample_contacts_are_served_and_a_state_file_keeps_them_across_a_restart
     proc, systems = _start("--contacts", "20", "--state-file", str(state), "--no-rate-limits", env=CLEAN)
     try:
         apollo = systems["apollo"]
-        found = httpx.post(apollo["APOLLO_BASE_URL"] + "/contacts/search", json={"per_page": 100},
-                           headers={"x-api-key": apollo["APOLLO_API_KEY"]}).json()  # fmt: skip
+        found = httpx.post(
+            apollo["APOLLO_BASE_URL"] + "/contacts/search",
+            json={"per_page": 100},
+            headers={"x-api-key": apollo["APOLLO_API_KEY"]},
+        ).json()
         assert found["pagination"]["total_entries"] == 20
         assert _cm_total(systems["corporatemerch"]) == 4
         admin = systems["corporatemerch"]["CORPORATEMERCH_BASE_URL"].replace("/v2", "/__admin")
-        httpx.post(admin + "/contacts", json={"contacts": [{
-            "type": "client", "first_name": "Kept", "last_name": "Across", "email": "kept@x.example",
-            "country": "US", "address": "1 A St", "city": "Austin", "state": "TX", "zip_code": "78701",
-        }]}).raise_for_status()  # fmt: skip
+        httpx.post(
+            admin + "/contacts",
+            json={
+                "contacts": [
+                    {
+                        "type": "client",
+                        "first_name": "Kept",
+                        "last_name": "Across",
+                        "email": "kept@x.example",
+                        "country": "US",
+                        "address": "1 A St",
+                        "city": "Austin",
+                        "state": "TX",
+                        "zip_code": "78701",
+                    }
+                ]
+            },
+        ).raise_for_status()
     finally:
         _stop(proc)
     assert state.exists()
@@ -126,7 +143,11 @@ def test_sample_contacts_are_served_and_a_state_file_keeps_them_across_a_restart
 
 
 def test_an_unknown_system_is_a_clear_error() -> None:
-    done = subprocess.run([sys.executable, "-m", "syncengine", "sim", *PORTS, "--systems", "apollo,hubspot"],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "syncengine", "sim", *PORTS, "--systems", "apollo,hubspot"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "hubspot" in done.stderr

@@ -23,8 +23,10 @@ def test_phone_then_name_and_company_link_when_email_finds_nothing() -> None:
         EntityKeys("e1", frozenset({"apollo"}), [{"phone": "+15125550147"}]),
         EntityKeys("e2", frozenset({"apollo"}), [{"first_name": "Ada", "last_name": "L", "company": "AE"}]),
     ]
-    records = [c("leadconnector", "l1", phone="+15125550147"), c("leadconnector", "l2", first_name="ada",
-                                                                   last_name="l", company="ae")]  # fmt: skip
+    records = [
+        c("leadconnector", "l1", phone="+15125550147"),
+        c("leadconnector", "l2", first_name="ada", last_name="l", company="ae"),
+    ]
     result = match(known, records, Rules())
     assert {(link.entity_id, link.key) for link in result.links} == {("e1", "phone"), ("e2", "name_company")}
 
@@ -46,8 +48,11 @@ def test_an_entity_never_gets_a_second_record_of_one_system() -> None:
 
 
 def test_records_found_nowhere_group_into_new_entities_across_systems() -> None:
-    records = [c("apollo", "a1", email="bob@x.io"), c("leadconnector", "l1", email="BOB@x.io"),
-               c("apollo", "a2", email="cy@x.io")]  # fmt: skip
+    records = [
+        c("apollo", "a1", email="bob@x.io"),
+        c("leadconnector", "l1", email="BOB@x.io"),
+        c("apollo", "a2", email="cy@x.io"),
+    ]
     result = match([], records, Rules())
     groups = sorted(tuple(m.remote_id for m in g) for g in result.new_entities)
     assert groups == [("a1", "l1"), ("a2",)]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from syncengine.connectors.base import Connector, ConnectorOptions
 from syncengine.connectors.errors import ConfigError
 from syncengine.connectors.http import HttpClient, RetryPolicy, WaitCallback
+from syncengine.connectors.ratelimit import LimitSpec, RateLimiter
 from syncengine.connectors.settings import Settings, SystemSettings
 
 CONNECTORS: Mapping[str, str] = {
@@ -30,8 +31,12 @@ def build_connector(
     *,
     retry: RetryPolicy | None = None,
     on_wait: WaitCallback | None = None,
+    proactive_limits: bool = True,
 ) -> Connector:
-    client = HttpClient(settings, retry=retry, on_wait=on_wait)
+    """``proactive_limits=False`` drops the client-side budget (for simulators run without limits);
+    the server's 429s are still honoured."""
+    limiter = None if proactive_limits else RateLimiter(settings.name, LimitSpec(windows=()))
+    client = HttpClient(settings, limiter=limiter, retry=retry, on_wait=on_wait)
     return connector_class(settings.name)(settings, client=client, options=options)
 
 
@@ -42,6 +47,7 @@ def build_connectors(
     only: tuple[str, ...] | None = None,
     retry: RetryPolicy | None = None,
     on_wait: WaitCallback | None = None,
+    proactive_limits: bool = True,
 ) -> dict[str, Connector]:
     """A connector per configured system (``only`` narrows them); a broken one raises ConfigError."""
     options = options or {}
@@ -50,6 +56,10 @@ def build_connectors(
         if only is not None and system not in only:
             continue
         built[system] = build_connector(
-            settings.system(system), options.get(system), retry=retry, on_wait=on_wait
+            settings.system(system),
+            options.get(system),
+            retry=retry,
+            on_wait=on_wait,
+            proactive_limits=proactive_limits,
         )
     return built
