@@ -29,6 +29,10 @@ from syncengine.push import Pusher, PushOutcome
 from syncengine.rules import Rules
 
 PULL_CHUNK = 1000
+# A full scan that misses more than this share of the known records (and more than a handful) is
+# treated as a broken listing, not as deletions.
+MASS_DELETE_SHARE = 0.2
+MASS_DELETE_MIN = 5
 Progress = Callable[[str, str, int], None]  # (phase, system, count so far)
 
 
@@ -92,6 +96,7 @@ class Engine:
         self.holds = {s: c.fields for s, c in self.connectors.items()}
         self.overlay: dict[tuple[str, str], StoredRecord] = {}
         self.invalid: dict[tuple[str, str], frozenset[str]] = {}
+        self.deleted_notes: list[tuple[str, str, str]] = []
 
     # ------------------------------------------------------------------ the run
 
@@ -99,7 +104,7 @@ class Engine:
         previous = self.mirror.last_run(dry_run=False)
         run_id = 0 if dry_run else self.mirror.start_run().id
         report = RunReport(run_id, dry_run, Plan())
-        self.overlay = {}
+        self.overlay, self.invalid, self.deleted_notes = {}, {}, []
         started = self.now()
         retry: list[str] = []
         try:
@@ -190,10 +195,26 @@ class Engine:
                 continue
             report.pulled[system], report.changed[system] = pulled, changed
             if (full or since is None) and not dry_run:
-                for remote_id in self.mirror.not_seen_since(system, run_id):
-                    self.mirror.tombstone(system, remote_id, "full_scan", run_id=run_id)
+                self._tombstone(system, pulled, run_id, report)
             active.append(system)
         return active
+
+    def _tombstone(self, system: str, pulled: int, run_id: int, report: RunReport) -> None:
+        """Mark the records a complete full scan did not see as deleted, unless that would be most of
+        them: an empty or truncated listing is never read as deletions (mass-change guard)."""
+        missing = self.mirror.not_seen_since(system, run_id)
+        if not missing:
+            return
+        known = pulled + len(missing)
+        if len(missing) > max(MASS_DELETE_MIN, MASS_DELETE_SHARE * known):
+            message = (
+                f"a full scan did not see {len(missing)} of {known} known records; not marking them "
+                f"deleted (more than {MASS_DELETE_SHARE:.0%}): check the system, then run with --full again"
+            )
+            report.plan.problems.append(RecordProblem(system=system, message=message, run_id=run_id))
+            return
+        for remote_id in missing:
+            self.mirror.tombstone(system, remote_id, "full_scan", run_id=run_id)
 
     # ------------------------------------------------------------------ match and load
 
@@ -297,6 +318,9 @@ class Engine:
             state = EntityState(entity_id, dict(links.get(entity_id, {})), {}, {}, bases.get(entity_id, {}))
             for system, remote_id in state.links.items():
                 record = stored.get(system, {}).get(remote_id)
+                if record is not None and record.is_deleted:
+                    # Deletions are reported, not propagated: the other systems keep the contact.
+                    self.deleted_notes.append((entity_id, system, remote_id))
                 if record is None or record.is_deleted or system not in active:
                     continue
                 state.records[system] = record
@@ -342,6 +366,10 @@ class Engine:
         return out
 
     def _plan(self, states: Mapping[str, EntityState], active: list[str], plan: Plan) -> None:
+        for entity_id, system, remote_id in self.deleted_notes:
+            label = who(self._agreed(states[entity_id])) if entity_id in states else entity_id[:8]
+            text = f"deleted in {system} ({remote_id}); the other systems keep the contact"
+            plan.notes.append(Note(entity_id, label, "", text))
         for state in states.values():
             merged = state.merged
             assert merged is not None
