@@ -9,7 +9,8 @@ same way into new entities. Everything is index lookups, so 100,000 records take
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,112 +67,134 @@ class MatchResult:
     conflicts: list[MatchConflict]
 
 
+# A field that failed to normalise keeps its raw value; only real addresses and numbers are keys, so
+# two records holding the same "n/a" are not taken for one person.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def keys_of(values: Mapping[str, Any], kind: str) -> list[str]:
     """The match keys of one kind that a record's canonical values give."""
     if kind == "email":
         email = values.get("email")
-        return [str(email).casefold()] if email else []
+        return [email.casefold()] if isinstance(email, str) and _EMAIL.fullmatch(email) else []
     if kind == "phone":
-        return sorted({str(values[f]) for f in PHONE_FIELDS if values.get(f)})
+        phones = (values.get(f) for f in PHONE_FIELDS)
+        return sorted({p for p in phones if isinstance(p, str) and _E164.fullmatch(p)})
     parts = [values.get(f) for f in ("first_name", "last_name", "company")]
     if all(isinstance(p, str) and p.strip() for p in parts):
         return ["\x1f".join(str(p).casefold() for p in parts)]
     return []
 
 
-def _index(items: Iterable[tuple[str, Mapping[str, Any]]], kind: str) -> dict[str, set[str]]:
-    index: dict[str, set[str]] = {}
-    for ident, values in items:
+KeyIndex = dict[str, dict[str, set[str]]]  # kind -> key -> ids holding it
+
+
+def _add(index: KeyIndex, kinds: Sequence[str], ident: str, values: Mapping[str, Any]) -> None:
+    for kind in kinds:
         for key in keys_of(values, kind):
-            index.setdefault(key, set()).add(ident)
-    return index
+            index.setdefault(kind, {}).setdefault(key, set()).add(ident)
+
+
+def _lookup(index: KeyIndex, kinds: Sequence[str], values: Mapping[str, Any]) -> tuple[str, set[str]] | None:
+    """The first key kind that finds anything, and the ids it finds."""
+    for kind in kinds:
+        table = index.get(kind, {})
+        found = set().union(*(table.get(k, set()) for k in keys_of(values, kind)))
+        if found:
+            return kind, found
+    return None
 
 
 def match(entities: Sequence[EntityKeys], records: Sequence[Candidate], rules: Rules) -> MatchResult:
+    """Link ``records`` to ``entities``, group the rest into new entities, report the ambiguous."""
     kinds = rules.match_keys
+    rank = {s: i for i, s in enumerate(rules.systems)}
+    ordered = sorted(records, key=lambda c: (rank.get(c.system, len(rank)), c.system, c.remote_id))
     systems = {e.entity_id: set(e.systems) for e in entities}
-    indexes = {kind: _index(((e.entity_id, v) for e in entities for v in e.values), kind) for kind in kinds}
-    links: list[Link] = []
+    index: KeyIndex = {}
+    for entity in entities:
+        for values in entity.values:
+            _add(index, kinds, entity.entity_id, values)
     conflicts: list[MatchConflict] = []
     unmatched: list[Candidate] = []
-    ordered = sorted(records, key=lambda c: (c.system, c.remote_id))
-    claimed: dict[tuple[str, str], list[Candidate]] = {}
+    claimed: dict[tuple[str, str], list[tuple[Candidate, str]]] = {}
     for record in ordered:
-        for kind in kinds:
-            found = set().union(*(indexes[kind].get(k, set()) for k in keys_of(record.values, kind)))
-            if not found:
-                continue
-            if len(found) > 1:
-                reason = f"matches {len(found)} contacts by {kind}"
-                conflicts.append(
-                    MatchConflict(record.system, record.remote_id, kind, reason, tuple(sorted(found)))
-                )
-            else:
-                claimed.setdefault((found.pop(), record.system), []).append(record)
-            break
-        else:
+        hit = _lookup(index, kinds, record.values)
+        if hit is None:
             unmatched.append(record)
-    for (entity_id, system), claimants in sorted(claimed.items()):
-        if system in systems[entity_id] or len(claimants) > 1:
-            reason = (
-                f"the contact already has a {system} record"
-                if system in systems[entity_id]
-                else f"{len(claimants)} {system} records match the same contact"
-            )
-            conflicts.extend(
-                MatchConflict(c.system, c.remote_id, "", reason, (entity_id,)) for c in claimants
+            continue
+        kind, found = hit
+        if len(found) > 1:
+            reason = f"matches {len(found)} contacts by {kind}"
+            conflicts.append(
+                MatchConflict(record.system, record.remote_id, kind, reason, tuple(sorted(found)))
             )
             continue
-        links.append(
-            Link(entity_id, system, claimants[0].remote_id, _first_kind(claimants[0], entity_id, indexes))
-        )
-        systems[entity_id].add(system)
+        claimed.setdefault((found.pop(), record.system), []).append((record, kind))
+    links: list[Link] = []
+    for (entity_id, system), claimants in sorted(claimed.items()):
+        if system in systems[entity_id]:
+            reason = f"the contact already has a {system} record"
+        elif len(claimants) > 1:
+            reason = f"{len(claimants)} {system} records match the same contact"
+        else:
+            record, kind = claimants[0]
+            links.append(Link(entity_id, system, record.remote_id, kind))
+            continue
+        conflicts.extend(MatchConflict(r.system, r.remote_id, k, reason, (entity_id,)) for r, k in claimants)
     groups, group_conflicts = _group(unmatched, kinds)
     return MatchResult(links, groups, conflicts + group_conflicts)
 
 
-def _first_kind(record: Candidate, entity_id: str, indexes: Mapping[str, Mapping[str, set[str]]]) -> str:
-    for kind, index in indexes.items():
-        if any(entity_id in index.get(k, ()) for k in keys_of(record.values, kind)):
-            return kind
-    return ""
-
-
 def _group(
-    records: list[Candidate], kinds: Sequence[str]
+    records: Sequence[Candidate], kinds: Sequence[str]
 ) -> tuple[list[tuple[Member, ...]], list[MatchConflict]]:
-    """Unmatched records into new entities: records of different systems sharing a key join one
-    entity (union-find); a group that would hold two records of one system is a conflict."""
-    parent = list(range(len(records)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for kind in kinds:
-        seen: dict[str, int] = {}
-        for i, record in enumerate(records):
-            for key in keys_of(record.values, kind):
-                if key in seen:
-                    parent[find(i)] = find(seen[key])
-                else:
-                    seen[key] = i
-    groups: dict[int, list[Candidate]] = {}
-    for i, record in enumerate(records):
-        groups.setdefault(find(i), []).append(record)
-    out: list[tuple[Member, ...]] = []
+    """Unmatched records into new entities, by the same first-key rule as against entities. Two
+    records of one system sharing the key make their whole group a conflict: which one is the
+    person is unclear, and linking either would invite a duplicate. A record that reaches a group
+    holding its system through another member's key is a conflict on its own."""
+    members: list[list[Candidate]] = []
+    clashes: dict[int, list[tuple[Candidate, str]]] = {}
+    index: KeyIndex = {}
     conflicts: list[MatchConflict] = []
-    for members in groups.values():
-        by_system: dict[str, list[Candidate]] = {}
-        for record in members:
-            by_system.setdefault(record.system, []).append(record)
-        doubled = [s for s, rs in by_system.items() if len(rs) > 1]
-        if doubled:
-            others = tuple(f"{r.system}:{r.remote_id}" for r in members)
-            reason = f"shares a key with another record of {', '.join(doubled)}: which is which is unclear"
-            conflicts.extend(MatchConflict(r.system, r.remote_id, "", reason, others) for r in members)
+    for record in records:
+        hit = _lookup(index, kinds, record.values)
+        if hit is None:
+            gid = len(members)
+            members.append([record])
+        else:
+            kind, found = hit
+            group_ids = sorted(int(g) for g in found)
+            others = tuple(f"{r.system}:{r.remote_id}" for g in group_ids for r in members[g])
+            if len(group_ids) > 1:
+                reason = f"matches {len(group_ids)} new contacts by {kind}"
+                conflicts.append(MatchConflict(record.system, record.remote_id, kind, reason, others))
+                continue
+            gid = group_ids[0]
+            same_system = [m for m in members[gid] if m.system == record.system]
+            own_keys = set(keys_of(record.values, kind))
+            if any(own_keys & set(keys_of(m.values, kind)) for m in same_system):
+                clashes.setdefault(gid, []).append((record, kind))
+            elif same_system:
+                reason = f"the contact it matches by {kind} already has a {record.system} record"
+                conflicts.append(MatchConflict(record.system, record.remote_id, kind, reason, others))
+                continue
+            else:
+                members[gid].append(record)
+        _add(index, kinds, str(gid), record.values)
+    out: list[tuple[Member, ...]] = []
+    for gid, group in enumerate(members):
+        if gid not in clashes:
+            out.append(tuple(Member(r.system, r.remote_id) for r in group))
             continue
-        out.append(tuple(Member(r.system, r.remote_id) for r in sorted(members, key=lambda r: r.system)))
+        everyone = group + [r for r, _ in clashes[gid]]
+        kind = clashes[gid][0][1]
+        doubled = sorted({r.system for r, _ in clashes[gid]})
+        reason = f"{' and '.join(doubled)} records share one {kind}: which one is this contact is unclear"
+        names = [f"{r.system}:{r.remote_id}" for r in everyone]
+        conflicts.extend(
+            MatchConflict(r.system, r.remote_id, kind, reason, tuple(n for n in names if n != own))
+            for r, own in zip(everyone, names, strict=True)
+        )
     return out, conflicts

@@ -6,7 +6,8 @@ changed values are a conflict, settled by the field's policy: ``prefer`` (system
 (latest change), ``union`` (sets: base plus every side's additions minus every side's removals) or
 ``manual`` (left open; nothing written). A blank is "no opinion" unless the field allows blanking,
 and a value that could not be normalised is never propagated. Without a base (the first link of
-records) blanks are filled and differences settled by the policy, each shown as a conflict.
+records) blanks are filled; differences go to the prefer order (sets are merged, a ``manual``
+field is left open), each shown as a conflict.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class FieldDecision:
     conflict: FieldConflict | None = None
     notes: tuple[str, ...] = ()
 
+    def is_noop(self) -> bool:
+        """Nothing to write, store or show."""
+        return not self.writes and self.conflict is None and not self.notes and self.new_base is UNCHANGED
+
 
 @dataclass
 class EntityMerge:
@@ -135,8 +140,8 @@ def merge_field(
     *,
     has_base: bool,
     resolution: Resolution | None = None,
-) -> FieldDecision | None:
-    """The decision for one field, or None when there is nothing to do or show."""
+) -> FieldDecision:
+    """The decision for one field; :meth:`FieldDecision.is_noop` tells when there is nothing to do."""
     invalid = {s for s, side in sides.items() if side.invalid}
     notes = [f"{s} holds a value that could not be read; it is not copied" for s in sorted(invalid)]
     valid = {s: side for s, side in sides.items() if s not in invalid}
@@ -153,12 +158,10 @@ def merge_field(
         notes += [f"{s} cleared it; the value is kept elsewhere (blanking not allowed)" for s in sorted(held)]
         changed = {s: side for s, side in changed.items() if s not in held}
     if not changed:
-        if notes:
-            return FieldDecision(name, base, {}, UNCHANGED, "unchanged", None, tuple(notes))
-        return None
+        return FieldDecision(name, base, {}, UNCHANGED, "unchanged", None, tuple(notes))
     distinct: dict[Any, list[str]] = {}
     for s in [s for s in order if s in changed] + sorted(s for s in changed if s not in order):
-        distinct.setdefault(_hashable(key(name, changed[s].value)), []).append(s)
+        distinct.setdefault(key(name, changed[s].value), []).append(s)
     conflict = None
     if len(distinct) == 1:
         first = next(iter(distinct.values()))[0]
@@ -173,9 +176,10 @@ def merge_field(
                 name, base, {}, UNCHANGED, "conflict: left for a person", conflict, tuple(notes)
             )
         if rule.policy == "union" and name in SET_FIELDS:
-            target = _union(base, [side.value for side in valid.values()])
+            # Held blanks stay out: clearing every tag is no opinion unless blanking is allowed.
+            target = _union(base, [side.value for s, side in valid.items() if s not in held])
             conflict = FieldConflict(name, base, values, stamps, "union", open=False)
-            reason = "conflict: union of every side's changes"
+            reason = "union"
         else:
             winner = _winner(rule.policy, changed, order)
             target = changed[winner].value
@@ -188,15 +192,13 @@ def merge_field(
 
 def _initial(
     name: str, valid: Mapping[str, Side], rule: FieldRule, order: Sequence[str], notes: list[str]
-) -> FieldDecision | None:
+) -> FieldDecision:
+    """First link: no agreed value yet. Blanks are filled; differences go to the field's policy, but
+    ``newest`` reads as ``prefer`` since records that were never synced carry no comparable change time."""
     present = {s: side for s, side in valid.items() if not is_blank(side.value)}
     if not present:
-        return (
-            FieldDecision(name, None, {}, None, "initial: blank everywhere", None, tuple(notes))
-            if notes
-            else None
-        )
-    distinct = {_hashable(key(name, side.value)) for side in present.values()}
+        return FieldDecision(name, None, {}, UNCHANGED, "initial: blank everywhere", None, tuple(notes))
+    distinct = {key(name, side.value) for side in present.values()}
     conflict = None
     if len(distinct) == 1:
         source = _winner("prefer", present, order)
@@ -216,22 +218,13 @@ def _initial(
             conflict = FieldConflict(name, None, values, stamps, "union", open=False)
             reason = "initial: union"
         else:
-            policy = rule.policy if rule.policy in ("prefer", "newest") else "prefer"
-            winner = _winner(policy, present, order)
+            winner = _winner("prefer", present, order)
             target = present[winner].value
-            conflict = FieldConflict(name, None, values, stamps, policy, open=False, winner=winner)
-            reason = f"initial: {policy} ({winner})"
+            conflict = FieldConflict(name, None, values, stamps, "prefer", open=False, winner=winner)
+            reason = f"initial: prefer ({winner})"
     return FieldDecision(
         name, target, _writes(name, target, valid, set()), target, reason, conflict, tuple(notes)
     )
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list | set | frozenset):
-        return tuple(sorted(map(str, value)))
-    if isinstance(value, dict):
-        return tuple(sorted(value.items()))
-    return value
 
 
 def merge_entity(
@@ -260,6 +253,6 @@ def merge_entity(
             name, base.get(name), field_sides, rules.field(name), rules.order(name),
             has_base=name in has_base, resolution=resolutions.get(name),
         )  # fmt: skip
-        if decision is not None:
+        if not decision.is_noop():
             merged.decisions[name] = decision
     return merged

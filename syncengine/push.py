@@ -154,7 +154,16 @@ class Pusher:
         if isinstance(error, DuplicateRecordError) and op.kind == "create" and error.existing_id:
             # The system holds this person already: link that record; the next run merges it.
             try:
-                existing = self.connectors[op.system].get(error.existing_id)
+                connector = self.connectors[op.system]
+                existing = connector.get(error.existing_id)
+                theirs = connector.to_canonical(existing).values.get("email")
+                ours = op.values.get("email")
+                if ours and str(theirs or "").casefold() != str(ours).casefold():
+                    raise DuplicateRecordError(
+                        f"collides with record {error.existing_id} of another person (email {theirs!r}); "
+                        "not linked", remote_id=error.existing_id, existing_id=error.existing_id,
+                        field="phone",
+                    )  # fmt: skip
                 self._settle_create(op.op_id, op, existing)
                 outcome.linked_existing[op.op_id] = existing.remote_id
                 outcome.confirmed.add(op.op_id)

@@ -74,7 +74,7 @@ def load_rules(path: Path | str | None = None) -> Rules:
         try:
             data = tomllib.loads(file.read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise RulesError(f"{file}: {exc}") from exc
+            raise RulesError(f"{_shown(file)}: {exc}") from exc
         _merge_into(merged, data, origin, file, "")
     return _build(merged, origin, files[-1])
 
@@ -103,13 +103,21 @@ def _paths(data: Mapping[str, Any], prefix: str) -> list[str]:
     return out
 
 
+def _shown(file: Path) -> str:
+    """The file as staff would type it: relative to the working directory when under it."""
+    try:
+        return str(file.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
+
+
 class _Reader:
     def __init__(self, origin: Mapping[str, Path], fallback: Path) -> None:
         self.origin, self.fallback = origin, fallback
 
     def error(self, key: str, message: str) -> RulesError:
         file = self.origin.get(key) or self.fallback
-        return RulesError(f"{file}: {key}: {message}")
+        return RulesError(f"{_shown(file)}: {key}: {message}")
 
     def table(self, data: Any, key: str) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -182,6 +190,8 @@ def _build(data: Mapping[str, Any], origin: Mapping[str, Path], fallback: Path) 
         raise reader.error("match_keys", f"must be a list of {', '.join(MATCH_KEYS)}")
     for item in match_keys:
         reader.choice(item, MATCH_KEYS, "match_keys")
+    if len(set(match_keys)) != len(match_keys):
+        raise reader.error("match_keys", "lists a key twice")
     initial = reader.choice(data.get("initial", INITIAL[0]), INITIAL, "initial")
     default = _field_rule(reader, data.get("default", {}), "default", FieldRule(), None)
     if default.policy == "union":

@@ -113,6 +113,8 @@ class Engine:
                     report.resumed = Pusher(self.mirror, self.connectors, run_id=run_id).resume()
             with self._timed(report, "pull"):
                 active = self._pull_all(run_id, report, full=full, dry_run=dry_run)
+            # Custom-field targets are known once the catalogues are loaded (during the pull).
+            self.holds = {s: c.fields for s, c in self.connectors.items()}
             with self._timed(report, "match"):
                 states = self._load_states(run_id, active, previous, report, dry_run=dry_run)
             with self._timed(report, "merge"):

@@ -388,3 +388,78 @@ def corporatemerch_records(draw: st.DrawFn) -> dict[str, Any]:
     record["country"] = country
     record["region"] = draw(st.sampled_from(sorted(codes)) if codes else canonical_regions(country))
     return {name: record[name] for name in FIELDS if name in record}
+
+
+# =========================================================================== LeadConnector
+
+# Custom-field keys as LeadConnector field keys give them (``contact.<key>``), none a canonical field.
+LEADCONNECTOR_CUSTOM_KEYS = st.from_regex(r"\A[a-z][a-z0-9]{0,7}(_[a-z0-9]{1,5})?\Z").filter(
+    lambda key: key not in FIELDS
+)
+
+
+@st.composite
+def leadconnector_records(draw: st.DrawFn) -> dict[str, Any]:
+    """Canonical records a LeadConnector location (default settings) can hold: its native fields,
+    a country from its list, tags in lower case (the location lower-cases them), a shirt size and
+    custom keys. A test gives the catalogue the custom fields the record uses."""
+    from syncengine.canonical import normalize
+    from syncengine.fieldmaps import leadconnector as lc
+
+    record = draw(canonical_records(fields=lc.LeadConnectorMap().fields | {"shirt_size"}))
+    if record.get("country") not in lc.COUNTRY_CODES:
+        record.pop("country", None)  # the region drawn for it is free text, valid without a country
+    if "tags" in record:
+        record["tags"] = normalize("tags", [tag.lower() for tag in record["tags"]])
+    custom = draw(st.dictionaries(LEADCONNECTOR_CUSTOM_KEYS, canonical_values("city"), max_size=3))
+    if custom:
+        record["custom"] = dict(sorted(custom.items()))
+    return {name: record[name] for name in FIELDS if name in record}
+
+
+# =========================================================================== Apollo
+
+_APOLLO_ADDRESS = ("street", "unit", "city", "region", "postal_code", "country")
+_APOLLO_NAMED = ("tags", "stage", "owner", "custom", "shirt_size")
+
+
+def _no_comma(text: str) -> bool:
+    return "," not in text
+
+
+@st.composite
+def apollo_records(
+    draw: st.DrawFn, fields: Iterable[str], stages: list[str], owners: list[str]
+) -> dict[str, Any]:
+    """Canonical records Apollo can hold: its ``fields``; a stage and an owner always (Apollo gives
+    every contact one), named from ``stages`` and ``owners``; address parts it can keep apart in
+    its one address line (no commas; a postal code starts with a digit-bearing word, region words
+    have none); ``custom`` keys of the simulator's sample catalogue."""
+    held = set(fields)
+    plain = held - set(_APOLLO_ADDRESS) - set(_APOLLO_NAMED)
+    record = draw(canonical_records(fields=plain))
+    present = [n for n in _APOLLO_ADDRESS if n in held and draw(st.booleans())]
+    country = draw(canonical_values("country")) if "country" in present else None
+    for name in present:
+        if name == "country":
+            record[name] = country
+        elif name == "region":
+            record[name] = draw(
+                canonical_regions(country).filter(lambda t: _no_comma(t) and not any(c.isdigit() for c in t))
+            )
+        elif name == "postal_code":
+            first = draw(st.text(string.ascii_uppercase + string.digits, min_size=1, max_size=5))
+            digit = draw(st.sampled_from(string.digits))
+            rest = draw(st.sampled_from(["", " 1AA", "-123"]))
+            record[name] = first + digit + rest
+        else:
+            record[name] = draw(canonical_values(name).filter(_no_comma))
+    record["stage"] = draw(st.sampled_from(stages))
+    record["owner"] = draw(st.sampled_from(owners))
+    if "tags" in held and draw(st.booleans()):
+        record["tags"] = draw(canonical_values("tags"))
+    if "shirt_size" in held and draw(st.booleans()):
+        record["shirt_size"] = draw(canonical_values("shirt_size"))
+    if "custom" in held and draw(st.booleans()):
+        record["custom"] = {"client_since": draw(canonical_values("date_of_birth"))}
+    return {name: record[name] for name in FIELDS if name in record}

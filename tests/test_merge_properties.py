@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import canonical_values
 
-from syncengine.canonical import same
+from syncengine.canonical import is_blank, same
 from syncengine.merge import UNCHANGED, Side, merge_field
 from syncengine.rules import FieldRule
 
@@ -41,10 +41,20 @@ def apply(decision: Any, sides: dict[str, Side]) -> dict[str, Side]:
 def test_merging_again_after_the_writes_changes_nothing(case: tuple) -> None:
     name, base, sides, rule = case
     decision = merge_field(name, base, sides, rule, SYSTEMS, has_base=True)
-    if decision is None or decision.new_base is UNCHANGED:
+    if decision.new_base is UNCHANGED:
         return
     again = merge_field(name, decision.new_base, apply(decision, sides), rule, SYSTEMS, has_base=True)
-    assert again is None or again.writes == {}
+    assert again.writes == {} and again.conflict is None
+
+
+@given(situations())
+def test_a_first_link_settles_so_that_the_next_merge_writes_nothing(case: tuple) -> None:
+    name, _, sides, rule = case
+    first = merge_field(name, None, sides, rule, SYSTEMS, has_base=False)
+    if first.new_base is UNCHANGED:
+        return
+    again = merge_field(name, first.new_base, apply(first, sides), rule, SYSTEMS, has_base=True)
+    assert again.writes == {} and again.conflict is None
 
 
 @given(situations())
@@ -54,10 +64,10 @@ def test_a_one_sided_change_wins(case: tuple) -> None:
     sides = {s: (side if s == first else Side(s, base, side.changed_at)) for s, side in sides.items()}
     decision = merge_field(name, base, sides, rule, SYSTEMS, has_base=True)
     value = sides[first].value
-    if same(name, value, base) or (value is None and not rule.allow_blank):
-        assert decision is None or decision.writes == {}
+    if same(name, value, base) or (is_blank(value) and not rule.allow_blank):
+        assert decision.writes == {}
     else:
-        assert decision is not None and same(name, decision.target, value)
+        assert same(name, decision.target, value)
         assert set(decision.writes) == set(others)
 
 
@@ -65,7 +75,7 @@ def test_a_one_sided_change_wins(case: tuple) -> None:
 def test_manual_never_writes_a_conflicting_field(case: tuple) -> None:
     name, base, sides, rule = case
     decision = merge_field(name, base, sides, FieldRule("manual", rule.allow_blank), SYSTEMS, has_base=True)
-    if decision is not None and decision.conflict is not None:
+    if decision.conflict is not None:
         assert decision.writes == {} and decision.conflict.open
 
 
@@ -74,17 +84,14 @@ def test_side_order_does_not_change_the_outcome(case: tuple) -> None:
     name, base, sides, rule = case
     forward = merge_field(name, base, sides, rule, SYSTEMS, has_base=True)
     backward = merge_field(name, base, dict(reversed(list(sides.items()))), rule, SYSTEMS, has_base=True)
-    assert (forward is None) == (backward is None)
-    if forward is not None:
-        assert same(name, forward.target, backward.target) and set(forward.writes) == set(backward.writes)
+    assert same(name, forward.target, backward.target) and set(forward.writes) == set(backward.writes)
+    assert forward.reason == backward.reason
 
 
 @given(situations())
 def test_no_value_is_lost_without_a_trace(case: tuple) -> None:
     name, base, sides, rule = case
     decision = merge_field(name, base, sides, rule, SYSTEMS, has_base=True)
-    if decision is None:
-        return
     for system in decision.writes:
         old = sides[system].value
         overwritten_is_traced = (
@@ -97,14 +104,18 @@ def test_no_value_is_lost_without_a_trace(case: tuple) -> None:
 TAG_SETS = st.lists(st.sampled_from("abcdef"), unique=True)
 
 
-@given(TAG_SETS, st.lists(TAG_SETS, min_size=2, max_size=3))
+@given(TAG_SETS, st.lists(TAG_SETS, min_size=2, max_size=3), st.booleans())
 def test_union_is_base_plus_every_addition_minus_every_removal(
-    base: list[str], values: list[list[str]]
+    base: list[str], values: list[list[str]], allow_blank: bool
 ) -> None:
     sides = {s: Side(s, sorted(v), T0) for s, v in zip(SYSTEMS, values, strict=False)}
-    decision = merge_field("tags", sorted(base), sides, FieldRule("union"), SYSTEMS, has_base=True)
-    added = set().union(*(set(v) - set(base) for v in values))
-    removed = set().union(*(set(base) - set(v) for v in values))
+    decision = merge_field(
+        "tags", sorted(base), sides, FieldRule("union", allow_blank), SYSTEMS, has_base=True
+    )
+    # An emptied list is no opinion unless blanking is allowed.
+    counted = [v for v in values if v or allow_blank]
+    added = set().union(*(set(v) - set(base) for v in counted))
+    removed = set().union(*(set(base) - set(v) for v in counted))
     expected = sorted((set(base) | added) - removed)
-    if decision is not None and decision.conflict is not None:
+    if decision.conflict is not None:
         assert decision.target == expected

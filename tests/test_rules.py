@@ -45,6 +45,14 @@ def test_a_later_file_overrides_key_by_key(tmp_path: Path) -> None:
             "create.corporatemerch.defaults.contact_type",
         ),
         ("[default\n", "team.toml"),
+        ('[default]\nallow_blank = "yes"\n', "default.allow_blank: must be true or false, got 'yes'"),
+        ('match_keys = ["email", "fax"]\n', "match_keys: 'fax' is not one of email, phone, name_company"),
+        ('match_keys = ["email", "email"]\n', "match_keys: lists a key twice"),
+        ('[fields.title]\nprefer = "apollo"\n', "fields.title.prefer: must be a list of systems"),
+        ('[create.corporatemerch]\nwhen_tags_any = "merch"\n', "create.corporatemerch.when_tags_any"),
+        ("[create.hubspot]\nenabled = true\n", "create.hubspot: 'hubspot' is not one of"),
+        ('[default]\npolicy = "union"\n', "default.policy: 'union' merges sets"),
+        ("[fields]\ntitle = 3\n", "fields.title: must be a table"),
     ],
 )
 def test_invalid_rules_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -53,6 +61,31 @@ def test_invalid_rules_name_the_file_and_the_key(tmp_path: Path, text: str, mess
     with pytest.raises(RulesError, match=message) as caught:
         load_rules(tmp_path)
     assert "team.toml" in str(caught.value)
+
+
+def test_the_error_names_the_file_as_given_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "default.toml").write_text('[fields.tags]\npolicy = "unoin"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RulesError) as caught:
+        load_rules("rules")
+    expected = "rules/default.toml: fields.tags.policy: 'unoin' is not one of prefer, newest, union, manual"
+    assert str(caught.value) == expected
+
+
+def test_a_single_file_can_be_loaded(tmp_path: Path) -> None:
+    only = tmp_path / "strict.toml"
+    only.write_text('[default]\npolicy = "manual"\n')
+    rules = load_rules(only)
+    assert rules.field("title").policy == "manual" and rules.create == {}
+
+
+def test_a_field_rule_inherits_the_default_for_keys_it_does_not_set(tmp_path: Path) -> None:
+    only = tmp_path / "r.toml"
+    only.write_text('[default]\nallow_blank = true\n[fields.email]\npolicy = "manual"\n')
+    assert load_rules(only).field("email").allow_blank is True
 
 
 def test_a_missing_rules_path_is_an_error(tmp_path: Path) -> None:

@@ -1,0 +1,420 @@
+"""The Apollo.io connector: ``/api/v1`` contacts with ``x-api-key`` auth, partial writes.
+
+What is particular to this API (apis.md section 1):
+
+* no filter on update times: a pull searches ``POST /contacts/search`` sorted by
+  ``contact_updated_at`` newest first, 100 per page, and stops at the first page that reaches
+  back past the cursor less the overlap; search shows at most 500 pages (50,000 records), so a
+  longer walk continues from the other end (oldest first) until the two meet, and when even that
+  leaves a gap, walks each contact stage the same way;
+* search items carry embedded ``account``/``organization`` objects: they are dropped so that every
+  record has the single GET shape;
+* a missing or deleted contact answers 422, read here as a missing record;
+* writes are partial, with the exceptions ``apollo_writes`` handles (lists, address, owner);
+* creates are not idempotent and ``run_dedupe`` would silently overwrite another contact, so it is
+  never sent; a create whose reply was lost is looked up by email (or name and company) among the
+  contacts created since it was first sent (``find_created``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from syncengine.canonical import Canonical, InvalidValueError, is_blank
+from syncengine.connectors.apollo_catalogue import read_catalogue, read_labels
+from syncengine.connectors.apollo_search import SearchWalk, parse_time, search_body
+from syncengine.connectors.apollo_writes import (
+    BULK_CREATE,
+    CONTACTS,
+    UPDATE_OWNERS,
+    CreatePlan,
+    bulk_body,
+    bulk_create_calls,
+    contact_path,
+    create_units,
+    created_search,
+    needs_address_read,
+    plan_create,
+    plan_update,
+    single_create_calls,
+)
+from syncengine.connectors.base import (
+    ConnectorOptions,
+    HttpCall,
+    RemoteRecord,
+    ResultCallback,
+    WriteOp,
+    WriteResult,
+)
+from syncengine.connectors.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    Outcome,
+    OutcomeUnknownError,
+    RecordError,
+    StopSystemError,
+    Verdict,
+    response_body,
+    vendor_message,
+)
+from syncengine.connectors.http import HttpClient
+from syncengine.connectors.settings import SystemSettings
+from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap
+
+SEARCH_ONLY_KEYS = ("account", "organization", "contact_job_change_event")
+# 422 texts that mean the contact is gone rather than the request wrong (apis.md 1.4, 1.6).
+MISSING_TEXTS = ("does not exist", "has been deleted", "as it is deleted")
+
+
+class ApolloConnector:
+    """One Apollo team; see the module docstring."""
+
+    system = "apollo"
+    page_size = 100  # the documented maximum of ``per_page``
+    max_pages = 500  # search shows no page beyond this one
+
+    def __init__(
+        self,
+        settings: SystemSettings,
+        *,
+        client: HttpClient | None = None,
+        options: ConnectorOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or ConnectorOptions()
+        self.client = client or HttpClient(settings)
+        self.field_map = ApolloMap(None, self.options)
+        self.catalogue: ApolloCatalogue | None = None
+        self._known: dict[str, Mapping[str, Any]] = {}  # each record as last read, for describe()
+        self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
+        self._stale_labels: set[str] = set()  # list ids met that the catalogue lacked
+
+    def __repr__(self) -> str:
+        return f"<ApolloConnector {self.settings.base_url}>"
+
+    # ------------------------------------------------------------------ catalogues
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.field_map.fields
+
+    def check(self) -> None:
+        try:
+            self.client.request("GET", "/contact_stages")
+        except AuthError as exc:
+            raise AuthError(
+                "the API key was refused (or lacks this endpoint in its scope); check APOLLO_API_KEY",
+                system=self.system,
+                method="GET",
+                path="/contact_stages",
+                status=exc.status,
+            ) from None
+
+    def load_catalogue(self) -> ApolloCatalogue:
+        self.catalogue = read_catalogue(self.client)
+        try:
+            self.field_map = self.field_map.with_catalogue(self.catalogue)
+        except ValueError as exc:  # a custom-field option naming no Apollo field
+            raise ConfigError(str(exc), system=self.system) from None
+        return self.catalogue
+
+    def _refresh_labels(self, raw: Mapping[str, Any]) -> None:
+        """Lists appear whenever a write names a new one: read the list catalogue again when a
+        record holds a list id it does not know."""
+        if self.catalogue is None:
+            return
+        unknown = {i for i in raw.get("label_ids") or [] if i not in self.catalogue.labels}
+        if unknown - self._stale_labels:
+            self._stale_labels |= unknown
+            self.catalogue = dataclasses.replace(self.catalogue, labels=read_labels(self.client))
+            self.field_map = self.field_map.with_catalogue(self.catalogue)
+
+    # ------------------------------------------------------------------ reads
+
+    def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
+        floor = None if full or since is None else since - self.options.overlap
+        walk = self._walk()
+        seen: set[str] = set()
+        if (yield from walk.window({}, floor, seen)):
+            return
+        stages = self.catalogue.stages if self.catalogue is not None else {}
+        for stage_id in stages:  # the whole list does not fit in the window: narrow it by stage
+            if not (yield from walk.window({"contact_stage_ids": [stage_id]}, floor, seen)):
+                raise ConfigError(
+                    f"contacts of stage {stage_id} exceed what search shows from both ends "
+                    f"({2 * self.max_pages * self.page_size}); some would be skipped",
+                    system=self.system,
+                )
+
+    def _walk(self) -> SearchWalk:
+        return SearchWalk(self.client, self._record, self.page_size, self.max_pages)
+
+    def get(self, remote_id: str) -> RemoteRecord:
+        path = contact_path(remote_id)
+        answer = self.client.request_json("GET", path, remote_id=remote_id, classify=self._classify)
+        return self._record(_contact(answer, f"GET {path}"))
+
+    def to_canonical(self, record: RemoteRecord) -> Canonical:
+        return self.field_map.to_canonical(record.raw)
+
+    def find_created(self, op: WriteOp) -> RemoteRecord | None:
+        """The newest contact matching the op's email (or, without one, its name and company),
+        created no earlier than the op was first sent (less the overlap, for clock skew)."""
+        values = op.values
+        email = values.get("email")
+        name = " ".join(str(values[f]) for f in ("first_name", "last_name") if not is_blank(values.get(f)))
+        if is_blank(email) and not name:
+            return None
+        keywords = str(email) if not is_blank(email) else name
+        body = {"q_keywords": keywords, **search_body(1, self.page_size, sort_by="contact_created_at")}
+        items, _ = self._walk().page(body)
+        sent_at = self._sent_at.get(op.op_id)
+        stop = sent_at - self.options.overlap if sent_at is not None else None
+        for item in items:
+            created_at = parse_time(item.get("created_at"))
+            if stop is not None and created_at is not None and created_at < stop:
+                return None
+            if _matches(item, values):
+                return self._record(item)
+        return None
+
+    # ------------------------------------------------------------------ writes
+
+    def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
+        """The calls ``push`` makes; an update whose address changes in part is built on
+        ``op.expected`` or the record as last read (push reads it again first)."""
+        calls: list[HttpCall] = []
+        creates: list[CreatePlan] = []
+        for op in ops:
+            try:
+                if op.kind == "create":
+                    creates.append(plan_create(op, self.field_map))
+                elif op.kind == "update" and op.remote_id:
+                    current = op.expected.raw if op.expected is not None else self._known.get(op.remote_id)
+                    calls.extend(plan_update(op, self.field_map, current).calls())
+            except InvalidValueError:
+                continue  # push sends nothing for this op
+        for unit in create_units(creates):
+            calls.extend(bulk_create_calls(unit) if len(unit) > 1 else single_create_calls(unit[0]))
+        return calls
+
+    def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
+        if self.catalogue is None:
+            self.load_catalogue()
+        results: dict[str, WriteResult] = {}
+
+        def report(result: WriteResult) -> None:
+            results[result.op_id] = result
+            if on_result is not None:
+                on_result(result)
+
+        plans: list[CreatePlan] = []
+        for op in ops:
+            if op.kind != "create":
+                report(self._guarded(op, lambda op=op: self._update(op)))
+                continue
+            try:
+                plans.append(plan_create(op, self.field_map))
+            except InvalidValueError as exc:
+                report(WriteResult(op.op_id, ok=False, error=self._invalid(op, exc)))
+        for unit in create_units(plans):
+            for result in self._create_unit(unit):
+                report(result)
+        return [results[op.op_id] for op in ops]
+
+    def _guarded(self, op: WriteOp, write: Any) -> WriteResult:
+        try:
+            return write()
+        except StopSystemError:
+            raise
+        except InvalidValueError as exc:
+            return WriteResult(op.op_id, ok=False, error=self._invalid(op, exc))
+        except ConnectorError as exc:  # record and transient errors fail this op only
+            return WriteResult(op.op_id, ok=False, error=exc)
+
+    def _update(self, op: WriteOp) -> WriteResult:
+        if op.kind != "update":
+            raise RecordError(
+                f"{op.kind} is not possible: Apollo's API has no contact {op.kind}",
+                system=self.system,
+                remote_id=op.remote_id,
+            )
+        if not op.remote_id:
+            raise RecordError("update without a remote id", system=self.system)
+        remote_id = op.remote_id
+        current = self.get(remote_id).raw if needs_address_read(op) else None
+        plan = plan_update(op, self.field_map, current)
+        path = contact_path(remote_id)
+        answer: Any = None
+        if plan.body:
+            answer = self.client.request_json(
+                "PATCH", path, json=plan.body, remote_id=remote_id, classify=self._classify
+            )
+            self._check_custom_fields(_contact(answer, f"PATCH {path}"), remote_id)
+        posts = [call for call in plan.calls() if call.method == "POST"]
+        for call in posts:  # owner and list changes: each sets a value, so resending is harmless
+            field = "owner" if call.path == UPDATE_OWNERS else "tags"
+            self.client.request(
+                "POST", call.path, json=call.body, params=call.params, remote_id=remote_id,
+                idempotent=True, classify=self._blaming(field),
+            )  # fmt: skip
+        if answer is not None and not posts:
+            return WriteResult(op.op_id, ok=True, record=self._record(_contact(answer, f"PATCH {path}")))
+        return WriteResult(op.op_id, ok=True, record=self.get(remote_id))
+
+    def _create_unit(self, unit: list[CreatePlan]) -> list[WriteResult]:
+        if len(unit) > 1:
+            try:
+                return self._bulk_create(unit)
+            except RecordError:  # the batch is refused whole: send each alone to find the bad one
+                pass
+        return [self._guarded(plan.op, lambda plan=plan: self._create(plan)) for plan in unit]
+
+    def _create(self, plan: CreatePlan) -> WriteResult:
+        op = plan.op
+        self._sent_at.setdefault(op.op_id, datetime.now(UTC))
+        try:
+            answer = self.client.request_json(
+                "POST", CONTACTS, json=plan.body, idempotent=False, classify=self._classify
+            )
+        except OutcomeUnknownError:
+            found = self.find_created(op)
+            if found is None:
+                raise
+            return WriteResult(op.op_id, ok=True, record=found, recovered=True)
+        raw = _contact(answer, "POST /contacts")
+        remote_id = str(raw["id"])
+        self._check_custom_fields(raw, remote_id)
+        if plan.owner_id and plan.owner_id != raw.get("owner_id"):
+            params = {"contact_ids[]": [remote_id], "owner_id": plan.owner_id}
+            self.client.request(
+                "POST", UPDATE_OWNERS, json={}, params=params, remote_id=remote_id, idempotent=True,
+                classify=self._blaming("owner"),
+            )  # fmt: skip
+            return WriteResult(op.op_id, ok=True, record=self.get(remote_id))
+        return WriteResult(op.op_id, ok=True, record=self._record(raw))
+
+    def _bulk_create(self, unit: list[CreatePlan]) -> list[WriteResult]:
+        now = datetime.now(UTC)
+        for plan in unit:
+            self._sent_at.setdefault(plan.op.op_id, now)
+        try:
+            answer = self.client.request_json(
+                "POST", BULK_CREATE, json=bulk_body(unit), idempotent=False, classify=self._classify
+            )
+        except OutcomeUnknownError as exc:
+            return [self._recover(plan.op, exc) for plan in unit]
+        created = answer.get("created_contacts") if isinstance(answer, Mapping) else None
+        if not isinstance(created, list) or len(created) != len(unit):
+            raise ConfigError("bulk_create answered a different number of contacts", system=self.system)
+        ids = [str(item["id"]) for item in created]
+        records = self._read_created(ids)
+        return [
+            WriteResult(plan.op.op_id, ok=True, record=records[i]) for plan, i in zip(unit, ids, strict=True)
+        ]
+
+    def _read_created(self, ids: list[str]) -> dict[str, RemoteRecord]:
+        """New records in the GET shape: the newest page of search, then GET for any it missed."""
+        items, _ = self._walk().page(created_search(()).body)
+        wanted = set(ids)
+        records = {str(i["id"]): self._record(i) for i in items if str(i.get("id")) in wanted}
+        for remote_id in ids:
+            if remote_id not in records:
+                records[remote_id] = self.get(remote_id)
+        return records
+
+    def _recover(self, op: WriteOp, exc: OutcomeUnknownError) -> WriteResult:
+        try:
+            found = self.find_created(op)
+        except ConnectorError as lookup:
+            return WriteResult(op.op_id, ok=False, error=lookup)
+        if found is None:
+            return WriteResult(op.op_id, ok=False, error=exc)
+        return WriteResult(op.op_id, ok=True, record=found, recovered=True)
+
+    def _check_custom_fields(self, raw: Mapping[str, Any], remote_id: str) -> None:
+        """Apollo answers 200 and reports refused custom-field values in ``custom_field_errors``."""
+        errors = raw.get("custom_field_errors")
+        if isinstance(errors, Mapping) and errors:
+            field_id, problem = next(iter(errors.items()))
+            field = self.field_map.canonical_name(str(field_id))
+            raise RecordError(
+                f"record {remote_id}: field {field}: custom field {field_id} {problem}",
+                remote_id=remote_id,
+                field=field,
+                body=dict(errors),
+                system=self.system,
+            )
+
+    def _invalid(self, op: WriteOp, exc: InvalidValueError) -> RecordError:
+        who = f"record {op.remote_id}" if op.remote_id else f"new record {op.values.get('email') or op.op_id}"
+        return RecordError(
+            f"{who}: field {exc.field}: {exc.reason}; nothing sent",
+            remote_id=op.remote_id,
+            field=exc.field,
+            system=self.system,
+        )
+
+    def _classify(self, response: httpx.Response) -> Verdict | None:
+        """422 is Apollo's answer for a missing contact too; validation details name a field."""
+        if response.status_code != 422:
+            return None
+        body = response_body(response)
+        message = (vendor_message(body) or "").lower()
+        if any(text in message for text in MISSING_TEXTS):
+            return Verdict(Outcome.MISSING)
+        details = body.get("error_details") if isinstance(body, Mapping) else None
+        if isinstance(details, Mapping) and isinstance(details.get("field"), str):
+            return Verdict(Outcome.RECORD, field=self.field_map.canonical_name(details["field"]))
+        return None
+
+    def _blaming(self, field: str) -> Any:
+        """A classifier for a call that writes one canonical field: a refusal names that field."""
+
+        def classify(response: httpx.Response) -> Verdict | None:
+            verdict = self._classify(response)
+            if verdict is None and response.status_code == 422:
+                return Verdict(Outcome.RECORD, field=field)
+            return verdict
+
+        return classify
+
+    def _record(self, raw: Any) -> RemoteRecord:
+        if not isinstance(raw, Mapping) or not raw.get("id"):
+            raise ConfigError("a contact without an id in the answer", system=self.system)
+        shape = {k: v for k, v in raw.items() if k not in SEARCH_ONLY_KEYS}
+        self._refresh_labels(shape)
+        remote_id = str(shape["id"])
+        self._known[remote_id] = shape
+        return RemoteRecord(self.system, remote_id, shape, parse_time(shape.get("updated_at")))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _matches(item: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    email = values.get("email")
+    if not is_blank(email):
+        return str(item.get("email") or "").casefold() == str(email).casefold()
+    same = [
+        str(item.get(raw) or "").casefold() == str(values.get(field) or "").casefold()
+        for raw, field in (
+            ("first_name", "first_name"),
+            ("last_name", "last_name"),
+            ("organization_name", "company"),
+        )
+    ]
+    return all(same)
+
+
+def _contact(answer: Any, where: str) -> Mapping[str, Any]:
+    contact = answer.get("contact") if isinstance(answer, Mapping) else None
+    if not isinstance(contact, Mapping):
+        raise ConfigError(f"{where} answered without a 'contact'; check the base URL", system="apollo")
+    return contact

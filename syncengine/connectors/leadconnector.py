@@ -1,0 +1,324 @@
+"""The LeadConnector (GoHighLevel API v2) connector: one location, Bearer token and ``Version`` header.
+
+What is particular to this API (apis.md section 2):
+
+* records are read through ``POST /contacts/search`` (up to 500 a page), sorted on
+  ``dateUpdated`` and, for an incremental pull, filtered to ``dateUpdated >= since - overlap``.
+  Pages follow the ``searchAfter`` cursor of the last hit rather than ``page`` numbers: the cursor
+  has no 10,000-record window, and a record edited during the pull (which moves to the end of
+  the sort) cannot shift an unread record onto a page already read. The search index lags a few
+  seconds behind writes; the overlap window covers that;
+* search hits differ from the GET shape, so every record is kept in one read shape
+  (``leadconnector_writes.read_shape``) whichever endpoint returned it;
+* ``PUT /contacts/{id}`` is partial with a strict whitelist: only changed fields are sent; tags
+  go through the per-contact add/remove endpoints unless the op replaces the whole set;
+* a create is not idempotent; a duplicate (email or phone, per the location's setting) is a 400
+  naming the existing contact (``DuplicateRecordError.existing_id``); a create whose reply was
+  lost is looked up by email/phone (``find_created``) before anything is resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from syncengine.canonical import Canonical, InvalidValueError, is_blank
+from syncengine.connectors.base import (
+    ConnectorOptions,
+    HttpCall,
+    RemoteRecord,
+    ResultCallback,
+    WriteOp,
+    WriteResult,
+)
+from syncengine.connectors.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    DuplicateRecordError,
+    OutcomeUnknownError,
+    RecordError,
+    StopSystemError,
+    Verdict,
+)
+from syncengine.connectors.http import HttpClient
+from syncengine.connectors.leadconnector_writes import (
+    CONTACTS,
+    classify,
+    contact_path,
+    iso_ms,
+    parse_time,
+    plan_calls,
+    read_shape,
+    with_deltas,
+)
+from syncengine.connectors.settings import SystemSettings
+from syncengine.fieldmaps.leadconnector import LeadConnectorCatalogue, LeadConnectorMap
+
+PAGE_SIZE = 500  # the documented maximum of ``pageLimit``
+SEARCH = "/contacts/search"
+DUPLICATE = "/contacts/search/duplicate"
+MAX_FILTER_TEXT = 75  # search filter values longer than this are refused
+
+
+class LeadConnectorConnector:
+    """One LeadConnector location; see the module docstring.
+
+    ``update_duplicates``: a create that collides with an existing contact updates that contact
+    instead of failing with ``DuplicateRecordError`` (the default leaves linking to the engine).
+    """
+
+    system = "leadconnector"
+
+    def __init__(
+        self,
+        settings: SystemSettings,
+        *,
+        client: HttpClient | None = None,
+        options: ConnectorOptions | None = None,
+        update_duplicates: bool = False,
+    ) -> None:
+        if not settings.location_id:
+            raise ConfigError("LEADCONNECTOR_LOCATION_ID is missing", system=self.system)
+        self.settings = settings
+        self.location_id: str = settings.location_id
+        self.options = options or ConnectorOptions()
+        self.client = client or HttpClient(settings)
+        self.update_duplicates = update_duplicates
+        self.field_map = LeadConnectorMap(None, self.options)
+        self.catalogue: LeadConnectorCatalogue | None = None
+        self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
+
+    def __repr__(self) -> str:
+        return f"<LeadConnectorConnector {self.settings.base_url} location {self.location_id}>"
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.field_map.fields
+
+    def check(self) -> None:
+        try:
+            self._search({"pageLimit": 1})
+        except AuthError as exc:
+            if exc.status == 403:
+                detail = (
+                    f"the token has no access to location {self.location_id}; check LEADCONNECTOR_LOCATION_ID"
+                )
+            else:
+                detail = "the token was refused; check LEADCONNECTOR_TOKEN (tokens expire after a day)"
+            raise AuthError(
+                detail, system=self.system, method="POST", path=SEARCH, status=exc.status
+            ) from None
+
+    def load_catalogue(self) -> LeadConnectorCatalogue:
+        path = f"/locations/{self.location_id}/customFields"
+        answer = self.client.request_json("GET", path, params={"model": "contact"})
+        items = answer.get("customFields") if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            raise ConfigError(f"GET {path} did not answer a 'customFields' list", system=self.system)
+        catalogue = LeadConnectorCatalogue.from_json(items)
+        try:
+            self.field_map = self.field_map.with_catalogue(catalogue)
+        except ValueError as exc:  # a custom-field option naming no field of the location
+            raise ConfigError(str(exc), system=self.system) from None
+        self.catalogue = catalogue
+        return catalogue
+
+    def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
+        body: dict[str, Any] = {"sort": [{"field": "dateUpdated", "direction": "asc"}]}
+        if not full and since is not None:
+            floor = iso_ms(since - self.options.overlap)
+            body["filters"] = [{"field": "dateUpdated", "operator": "range", "value": {"gte": floor}}]
+        seen: set[str] = set()
+        after: list[Any] | None = None
+        while True:
+            page = self._search({**body, "pageLimit": PAGE_SIZE, **({"searchAfter": after} if after else {})})
+            for item in page:
+                remote_id = str(item["id"])
+                if remote_id not in seen:  # an edit during the pull moves a record to the end
+                    seen.add(remote_id)
+                    yield self._record(item)
+            cursor = page[-1].get("searchAfter") if page else None
+            if len(page) < PAGE_SIZE or not isinstance(cursor, list) or cursor == after:
+                return
+            after = cursor
+
+    def _search(self, body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        answer = self.client.request_json(
+            "POST", SEARCH, json={"locationId": self.location_id, **body}, idempotent=True
+        )
+        contacts = answer.get("contacts") if isinstance(answer, Mapping) else None
+        if not isinstance(contacts, list):
+            raise ConfigError(f"POST {SEARCH} did not answer a 'contacts' list", system=self.system)
+        return [c for c in contacts if isinstance(c, Mapping) and c.get("id")]
+
+    def get(self, remote_id: str) -> RemoteRecord:
+        path = contact_path(remote_id)
+        answer = self.client.request_json("GET", path, remote_id=remote_id, classify=self._classify)
+        return self._record(_contact(answer, f"GET {path}"))
+
+    def to_canonical(self, record: RemoteRecord) -> Canonical:
+        return self.field_map.to_canonical(record.raw)
+
+    def find_created(self, op: WriteOp) -> RemoteRecord | None:
+        """The contact with the op's email (else phone), as LeadConnector's duplicate check finds it.
+
+        The duplicate lookup reads the database, not the lagging search index. When the op was sent
+        by this connector, a match created before the send (less the overlap) is not the op's
+        record; then the newest contact created since the send with that email or phone is looked
+        for (a location that allows duplicates may hold both).
+        """
+        email, phone = op.values.get("email"), op.values.get("phone")
+        if is_blank(email) and is_blank(phone):
+            return None
+        sent_at = self._sent_at.get(op.op_id)
+        floor = sent_at - self.options.overlap if sent_at is not None else None
+        params = {"locationId": self.location_id}
+        params.update({"email": str(email)} if not is_blank(email) else {})
+        params.update({"number": str(phone)} if not is_blank(phone) else {})
+        answer = self.client.request_json("GET", DUPLICATE, params=params)
+        found = answer.get("contact") if isinstance(answer, Mapping) else None
+        if isinstance(found, Mapping) and found.get("id") and self._same_person(op, found):
+            added = parse_time(found.get("dateAdded"))
+            if floor is None or added is None or added >= floor:
+                return self._record(found)
+        if floor is None:
+            return None
+        return self._newest_since(floor, "email" if not is_blank(email) else "phone", str(email or phone))
+
+    @staticmethod
+    def _same_person(op: WriteOp, found: Mapping[str, Any]) -> bool:
+        """The duplicate check matches by email or phone; a record found by a phone another person
+        shares, or with another email, is not the op's record."""
+        email = op.values.get("email")
+        if is_blank(email):
+            return True
+        return str(found.get("email") or "").casefold() == str(email).casefold()
+
+    def _newest_since(self, floor: datetime, field: str, value: str) -> RemoteRecord | None:
+        if len(value) > MAX_FILTER_TEXT:
+            return None
+        filters = [
+            {"field": field, "operator": "eq", "value": value},
+            {"field": "dateAdded", "operator": "range", "value": {"gte": iso_ms(floor)}},
+        ]
+        sort = [{"field": "dateAdded", "direction": "desc"}]
+        hits = self._search({"pageLimit": 1, "filters": filters, "sort": sort})
+        return self._record(hits[0]) if hits else None
+
+    # ------------------------------------------------------------------ writes
+
+    def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
+        calls: list[HttpCall] = []
+        for op in ops:
+            try:
+                calls.extend(plan_calls(op, self.field_map, self.location_id))
+            except InvalidValueError:
+                continue  # push sends nothing for this op
+        return calls
+
+    def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
+        if self.catalogue is None and any(op.kind != "delete" for op in ops):
+            self.load_catalogue()
+        results = []
+        for op in ops:
+            result = self._push_one(op)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        return results
+
+    def _push_one(self, op: WriteOp) -> WriteResult:
+        try:
+            if op.kind not in ("create", "update", "delete"):
+                raise RecordError(f"unknown op kind {op.kind!r}", system=self.system, remote_id=op.remote_id)
+            if op.kind != "create" and not op.remote_id:
+                raise RecordError(f"{op.kind} without a remote id", system=self.system)
+            calls = plan_calls(op, self.field_map, self.location_id)
+            if op.kind == "create":
+                return self._create(op, calls[0])
+            record = None
+            for call in calls:
+                record = self._send(call, op.remote_id) or record
+            return WriteResult(op.op_id, ok=True, record=record)
+        except StopSystemError:
+            raise
+        except InvalidValueError as exc:
+            return WriteResult(op.op_id, ok=False, error=self._invalid(op, exc))
+        except ConnectorError as exc:  # record and transient errors fail this op only
+            return WriteResult(op.op_id, ok=False, error=exc)
+
+    def _send(self, call: HttpCall, remote_id: str | None) -> RemoteRecord | None:
+        """One planned call; the record when the answer carries the contact."""
+        answer = self.client.request_json(
+            call.method,
+            call.path,
+            json=call.body,
+            remote_id=remote_id,
+            idempotent=call.method != "POST" or call.path != CONTACTS,
+            classify=self._classify,
+        )
+        if isinstance(answer, Mapping) and isinstance(answer.get("contact"), Mapping):
+            return self._record(answer["contact"])
+        return None
+
+    def _create(self, op: WriteOp, call: HttpCall) -> WriteResult:
+        self._sent_at.setdefault(op.op_id, datetime.now(UTC))
+        try:
+            record = self._send(call, None)
+        except OutcomeUnknownError as unknown:
+            try:
+                found = self.find_created(op)
+            except StopSystemError:
+                raise
+            except ConnectorError:
+                found = None  # the lookup failed too: the outcome stays unknown, for the outbox to settle
+            if found is None:
+                raise unknown from None
+            return WriteResult(op.op_id, ok=True, record=found, recovered=True)
+        except DuplicateRecordError as exc:
+            if not self.update_duplicates or not exc.existing_id:
+                raise
+            return self._push_one(self._as_update(op, exc.existing_id))
+        if record is None:
+            raise ConfigError(f"POST {CONTACTS} answered without a contact", system=self.system)
+        return WriteResult(op.op_id, ok=True, record=record)
+
+    def _as_update(self, op: WriteOp, remote_id: str) -> WriteOp:
+        """A create turned into an update of the contact it duplicates; its tags are added, not
+        replaced, so the existing contact keeps its own."""
+        values = with_deltas(op)
+        tags = frozenset(values.pop("tags", None) or ())
+        add = {"tags": tags} if tags else {}
+        return WriteOp(op.op_id, self.system, "update", remote_id=remote_id, values=values, add=add)
+
+    def _invalid(self, op: WriteOp, exc: InvalidValueError) -> RecordError:
+        who = f"record {op.remote_id}" if op.remote_id else f"new record {op.values.get('email') or op.op_id}"
+        return RecordError(
+            f"{who}: field {exc.field}: {exc.reason}; nothing sent",
+            remote_id=op.remote_id,
+            field=exc.field,
+            system=self.system,
+        )
+
+    def _classify(self, response: httpx.Response) -> Verdict | None:
+        return classify(response, self.field_map)
+
+    def _record(self, item: Mapping[str, Any]) -> RemoteRecord:
+        raw = read_shape(item)
+        return RemoteRecord(self.system, str(raw["id"]), raw, parse_time(raw.get("dateUpdated")))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _contact(answer: Any, where: str) -> Mapping[str, Any]:
+    contact = answer.get("contact") if isinstance(answer, Mapping) else None
+    if not isinstance(contact, Mapping) or not contact.get("id"):
+        raise ConfigError(f"{where} answered without a 'contact'; check the base URL")
+    return contact

@@ -1,0 +1,200 @@
+"""The engine against the three simulators over real HTTP: match, merge, plan, push, commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conftest import World
+
+from syncengine.rules import load_rules
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ada_apollo(**extra: Any) -> dict[str, Any]:
+    return {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@analytical.example",
+        "title": "Engineer",
+        "organization_name": "Analytical Engines",
+        **extra,
+    }
+
+
+def ada_lc(**extra: Any) -> dict[str, Any]:
+    return {
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "Ada@Analytical.example",
+        "companyName": "Analytical Engines",
+        "phone": "+15125550147",
+        **extra,
+    }
+
+
+def by_email(records: list[dict[str, Any]], email: str) -> list[dict[str, Any]]:
+    return [r for r in records if (r.get("email") or "").lower() == email.lower()]
+
+
+def test_first_sync_links_the_same_person_and_creates_the_missing_ones(world: World) -> None:
+    world.sim("apollo").seed_contacts(
+        [ada_apollo(), {"first_name": "Bob", "last_name": "Babbage", "email": "bob@diff.example"}]
+    )
+    world.sim("leadconnector").seed_contacts([ada_lc()])
+
+    report = world.sync()
+
+    assert report.status == "succeeded", report.plan.problems
+    assert report.plan.match.conflicts == ()
+    lc = world.sim("leadconnector").contacts()
+    apollo = world.sim("apollo").contacts()
+    assert len(by_email(lc, "bob@diff.example")) == 1  # created in LeadConnector
+    assert len(by_email(apollo, "ada@analytical.example")) == 1  # matched, not duplicated
+    assert len(by_email(lc, "ada@analytical.example")) == 1
+    assert len(world.mirror.all_links()) == 2
+
+
+def test_the_next_sync_without_edits_writes_nothing(world: World) -> None:
+    world.sim("apollo").seed_contacts([ada_apollo()])
+    world.sim("leadconnector").seed_contacts([ada_lc(), {"firstName": "Cy", "email": "cy@x.example"}])
+    world.sync()
+    world.clear_journals()
+
+    again = world.sync()
+
+    assert again.plan.ops == []
+    assert [world.writes(s) for s in ("apollo", "leadconnector", "corporatemerch")] == [[], [], []]
+
+
+def test_a_change_in_one_system_reaches_the_other(world: World) -> None:
+    world.sim("apollo").seed_contacts([ada_apollo()])
+    [stored] = world.sim("leadconnector").seed_contacts([ada_lc()])
+    world.sync()
+
+    world.sim("leadconnector").ui_edit(stored["id"], {"companyName": "Difference Engines"})
+    report = world.sync()
+
+    assert report.status == "succeeded", report.plan.problems
+    [ada] = by_email(world.sim("apollo").contacts(), "ada@analytical.example")
+    assert ada["organization_name"] == "Difference Engines"
+    assert world.sync().plan.ops == []  # and it does not echo back
+
+
+def test_a_dry_run_writes_nothing_anywhere(world: World) -> None:
+    world.sim("apollo").seed_contacts([ada_apollo()])
+    world.sim("leadconnector").seed_contacts([{"firstName": "Cy", "email": "cy@x.example"}])
+
+    preview = world.sync(dry_run=True)
+
+    assert preview.plan.counts() == {"apollo": {"create": 1}, "leadconnector": {"create": 1}}
+    assert [world.writes(s) for s in ("apollo", "leadconnector", "corporatemerch")] == [[], [], []]
+    assert world.mirror.all_links() == {}
+    assert world.mirror.pending() == []
+    real = world.sync()
+    assert real.plan.counts() == preview.plan.counts()
+
+
+def test_different_changes_to_one_field_are_a_conflict_settled_by_the_newest(world: World) -> None:
+    [apollo] = world.sim("apollo").seed_contacts([ada_apollo()])
+    [lc] = world.sim("leadconnector").seed_contacts([ada_lc()])
+    world.sync()
+
+    world.sim("apollo").ui_edit(apollo["id"], {"organization_name": "Older Co"})
+    world.sim("apollo").state.clock.advance(60)
+    world.sim("leadconnector").state.clock.advance(120)
+    world.sim("leadconnector").ui_edit(lc["id"], {"companyName": "Newer Co"})
+    report = world.sync()
+
+    [conflict] = [c.conflict for c in report.plan.conflicts if c.conflict.field == "company"]
+    assert not conflict.open and conflict.winner == "leadconnector"
+    [ada] = by_email(world.sim("apollo").contacts(), "ada@analytical.example")
+    assert ada["organization_name"] == "Newer Co"
+    overwritten = [h for h in world.mirror.history() if h.system == "apollo" and h.field == "company"]
+    assert overwritten and overwritten[-1].old_value == "Older Co"
+
+
+def test_a_manual_field_stays_open_until_a_person_settles_it(world: World) -> None:
+    rules_dir = world.tmp / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "default.toml").write_text((REPO / "rules" / "default.toml").read_text())
+    (rules_dir / "team.toml").write_text('[fields.company]\npolicy = "manual"\n')
+    rules = load_rules(rules_dir)
+    [apollo] = world.sim("apollo").seed_contacts([ada_apollo()])
+    [lc] = world.sim("leadconnector").seed_contacts([ada_lc()])
+    world.sync(rules=rules)
+    world.sim("apollo").ui_edit(apollo["id"], {"organization_name": "A Co"})
+    world.sim("leadconnector").ui_edit(lc["id"], {"companyName": "L Co"})
+
+    held = world.sync(rules=rules)
+
+    assert [c.conflict.field for c in held.plan.conflicts if c.conflict.open] == ["company"]
+    assert all(c.field != "company" for p in held.plan.ops for c in p.changes)
+    [stored] = world.mirror.open_conflicts()
+    world.mirror.resolve_conflict(stored.id, "L Co", resolved_by="person")
+    world.sync(rules=rules)
+    [ada] = by_email(world.sim("apollo").contacts(), "ada@analytical.example")
+    assert ada["organization_name"] == "L Co"
+    assert world.mirror.open_conflicts() == []
+
+
+def test_tags_added_and_removed_on_both_sides_are_merged(world: World) -> None:
+    [apollo] = world.sim("apollo").seed_contacts([ada_apollo(label_names=["vip", "newsletter"])])
+    [lc] = world.sim("leadconnector").seed_contacts([ada_lc(tags=["vip", "newsletter"])])
+    world.sync()
+
+    world.sim("apollo").ui_edit(apollo["id"], {"label_names": ["vip", "newsletter", "webinar"]})
+    world.sim("leadconnector").ui_edit(lc["id"], {"tags": ["vip"]})
+    world.sync()
+
+    held = world.snapshot()
+    assert held["apollo"]["ada@analytical.example"]["tags"] == ["vip", "webinar"]
+    assert held["leadconnector"]["ada@analytical.example"]["tags"] == ["vip", "webinar"]
+
+
+def test_a_value_blanked_in_one_system_does_not_erase_the_other(world: World) -> None:
+    [apollo] = world.sim("apollo").seed_contacts([ada_apollo()])
+    world.sim("leadconnector").seed_contacts([ada_lc()])
+    world.sync()
+
+    world.sim("apollo").ui_edit(apollo["id"], {"organization_name": None})
+    report = world.sync()
+
+    [lc] = by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")
+    assert lc["companyName"] == "Analytical Engines"
+    assert any(n.field == "company" for n in report.plan.notes)
+
+
+def test_contacts_tagged_for_merch_are_created_in_corporatemerch_with_defaults(world: World) -> None:
+    address = {"address1": "12 Main St", "city": "Austin", "state": "TX", "postalCode": "78701"}
+    address["country"] = "US"
+    world.sim("leadconnector").seed_contacts([ada_lc(tags=["merch"], **address)])
+
+    report = world.sync()
+
+    assert report.status == "succeeded", report.plan.problems
+    [cm] = world.sim("corporatemerch").contacts()
+    assert (cm["type"], cm["email"], cm["state"], cm["zip_code"]) == (
+        "client",
+        "ada@analytical.example",
+        "TX",
+        "78701",
+    )
+
+
+def test_a_record_a_system_refuses_is_reported_by_field_and_the_others_still_sync(world: World) -> None:
+    world.sim("apollo").seed_contacts(
+        [
+            ada_apollo(label_names=["merch"]),  # no street or postal code: CorporateMerch requires them
+            {"first_name": "Bob", "last_name": "Babbage", "email": "bob@diff.example"},
+        ]
+    )
+
+    report = world.sync()
+
+    assert report.status == "partial"
+    assert world.sim("corporatemerch").contacts() == []
+    refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
+    assert refused and any(p.field in ("street", "postal_code", "city", "region", "country") for p in refused)
+    assert len(by_email(world.sim("leadconnector").contacts(), "bob@diff.example")) == 1
