@@ -62,12 +62,12 @@ def _phase_figures(report: Any) -> dict[str, Any]:
 def run_size(n: int, rate_limits: bool, seed: int) -> dict[str, Any]:
     import httpx
     from deepdiff import DeepDiff
-    from syncengine.rules import load_rules
 
     from syncengine.connectors.http import RetryPolicy
     from syncengine.connectors.registry import build_connectors
     from syncengine.connectors.settings import load_settings
     from syncengine.mirror import Mirror
+    from syncengine.rules import load_rules
     from syncengine.sim.runner import SimCluster
     from syncengine.sim.sampledata import edits
     from syncengine.sync import Engine
