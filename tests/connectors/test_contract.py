@@ -15,7 +15,7 @@ from syncengine.connectors.ratelimit import ManualClock, RateLimiter
 from syncengine.connectors.registry import connector_class
 from syncengine.connectors.settings import load_settings
 from syncengine.sim.runner import SimCluster
-from syncengine.sim.sampledata import catalogues
+from syncengine.sim.sampledata import catalogues, generate
 
 SYSTEMS = ("apollo", "leadconnector", "corporatemerch")
 PAGE = {"apollo": 100, "leadconnector": 500, "corporatemerch": 50}
@@ -180,3 +180,18 @@ def test_a_missing_record_is_a_record_error_not_a_stop(cluster: SimCluster, syst
     [result] = connector.push([op])
 
     assert not result.ok and result.error is not None
+
+
+def test_a_full_pull_reaches_past_leadconnectors_10000_record_window(cluster: SimCluster) -> None:
+    admin = cluster["leadconnector"].admin_url
+    httpx.post(admin + "/reset", timeout=10).raise_for_status()
+    for key, items in catalogues()["leadconnector"].items():
+        httpx.post(f"{admin}/{key}", json={key: items}, timeout=10).raise_for_status()
+    records = generate(10_500, overlap=0.0, seed=3, systems=("leadconnector",))["leadconnector"]
+    cluster["leadconnector"].sim.seed_contacts(records)
+    connector = connect(cluster, "leadconnector")
+    connector.load_catalogue()
+
+    ids = [r.remote_id for r in connector.pull(None, full=True)]
+
+    assert len(ids) == 10_500 == len(set(ids))
