@@ -348,7 +348,11 @@ def canonical_records(draw: st.DrawFn, fields: Iterable[str] | None = None) -> d
     names = list(FIELDS) if fields is None else [n for n in FIELDS if n in set(fields)]
     present = [n for n in names if draw(st.booleans())]
     record: dict[str, Any] = {}
-    country = draw(canonical_values("country")) if "country" in present else None
+    country = (
+        draw(canonical_values("country").filter(lambda code: "," not in apollo_country_name(code)))
+        if "country" in present
+        else None
+    )
     for name in present:
         if name == "country":
             record[name] = country
@@ -427,6 +431,12 @@ def _no_comma(text: str) -> bool:
     return "," not in text
 
 
+def apollo_country_name(code: str) -> str:
+    from syncengine.fieldmaps.apollo import country_name
+
+    return country_name(code)
+
+
 @st.composite
 def apollo_records(
     draw: st.DrawFn, fields: Iterable[str], stages: list[str], owners: list[str]
@@ -439,7 +449,11 @@ def apollo_records(
     plain = held - set(_APOLLO_ADDRESS) - set(_APOLLO_NAMED)
     record = draw(canonical_records(fields=plain))
     present = [n for n in _APOLLO_ADDRESS if n in held and draw(st.booleans())]
-    country = draw(canonical_values("country")) if "country" in present else None
+    country = (
+        draw(canonical_values("country").filter(lambda code: "," not in apollo_country_name(code)))
+        if "country" in present
+        else None
+    )
     for name in present:
         if name == "country":
             record[name] = country

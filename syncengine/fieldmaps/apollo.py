@@ -329,6 +329,10 @@ def compose_address(parts: Mapping[str, Any]) -> str:
     if all(is_blank(v) for v in parts.values()):
         return ""
     country = parts.get("country")
+    if country and "," in country_name(country):
+        name = country_name(country)
+        reason = f"Apollo's name for {country} ({name}) holds a comma, which its one-line address cannot hold"
+        raise InvalidValueError("country", country, reason)
     slots = [
         parts.get("street") or "",
         parts.get("unit") or "",
