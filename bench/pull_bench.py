@@ -62,7 +62,9 @@ def main() -> None:
             rows.append({
                 "system": system, "records": count, "calls": pulls, "minimum_calls": minimum,
                 "http_429": too_many, "seconds": round(elapsed, 1),
-                "rate_limit_floor_seconds": limit_floor(pulls, system),
+                "total_calls": stats.total_calls,
+                # The floor counts every call the connector made (catalogue reads included).
+                "rate_limit_floor_seconds": limit_floor(stats.total_calls, system),
                 "waited_for_budget_seconds": round(stats.waited_seconds, 1),
             })  # fmt: skip
             connector.close()
