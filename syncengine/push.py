@@ -60,6 +60,7 @@ class PushOutcome:
     linked_existing: dict[str, str] = field(default_factory=dict)  # op id -> id of a duplicate found
     stopped: dict[str, str] = field(default_factory=dict)  # system -> why its push stopped
     records: list[RemoteRecord] = field(default_factory=list)  # records as written
+    written: dict[str, RemoteRecord] = field(default_factory=dict)  # op id -> record as written
 
 
 class Pusher:
@@ -149,6 +150,7 @@ class Pusher:
                 self.mirror.upsert_records(op.system, [result.record], run_id=self.run_id)
             outcome.confirmed.add(op.op_id)
             outcome.records.append(result.record)
+            outcome.written[op.op_id] = result.record
             return
         error = result.error
         if isinstance(error, DuplicateRecordError) and op.kind == "create" and error.existing_id:

@@ -97,14 +97,18 @@ class Engine:
         self.overlay: dict[tuple[str, str], StoredRecord] = {}
         self.invalid: dict[tuple[str, str], frozenset[str]] = {}
         self.deleted_notes: list[tuple[str, str, str]] = []
+        # Entities a run could not settle because a system they live in did not answer its pull.
+        self.deferred: set[str] = set()
 
     # ------------------------------------------------------------------ the run
 
     def run(self, *, dry_run: bool = False, full: bool = False) -> RunReport:
-        previous = self.mirror.last_run(dry_run=False)
+        # Runs that failed or were killed since then are not a starting point: what they pulled is
+        # looked at again, and the entities they were to retry are still owed.
+        previous = self.mirror.last_run(status=("succeeded", "partial"), dry_run=False)
         run_id = 0 if dry_run else self.mirror.start_run().id
         report = RunReport(run_id, dry_run, Plan())
-        self.overlay, self.invalid, self.deleted_notes = {}, {}, []
+        self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], set()
         started = self.now()
         retry: list[str] = []
         try:
@@ -316,7 +320,13 @@ class Engine:
             if remote_id in stored.get(system, {}) or record.entity_id is None:
                 stored.setdefault(system, {})[remote_id] = record
         states = {}
+        waiting = set(self.connectors) - set(active)
         for entity_id in touched:
+            if waiting:
+                # Looked at again next run: a system whose pull failed may need to receive it.
+                self.deferred.add(entity_id)
+                if waiting & set(links.get(entity_id, {})):
+                    continue  # merging without a system that holds it could move the base past its value
             state = EntityState(entity_id, dict(links.get(entity_id, {})), {}, {}, bases.get(entity_id, {}))
             for system, remote_id in state.links.items():
                 record = stored.get(system, {}).get(remote_id)
@@ -443,6 +453,10 @@ class Engine:
                                                 decision.reason, None, run_id))  # fmt: skip
                 if fields:
                     new_base[entity_id] = fields
+                open_fields = {n for n, d in merged.decisions.items() if d.conflict and d.conflict.open}
+                written = ops_by_entity.get(entity_id, [])
+                if self._read_back_differs(written, push, {**state.base, **fields}, open_fields):
+                    failed_entities.add(entity_id)
             self.mirror.set_base_many(new_base, run_id=run_id)
             for conflict in self.mirror.pending_resolutions():
                 written = new_base.get(conflict.entity_id, {})
@@ -450,7 +464,23 @@ class Engine:
                     self.mirror.mark_resolution_applied(conflict.id, run_id=run_id)
             self.mirror.add_history(history)
             self.mirror.add_record_errors(report.plan.problems)
-        return sorted(e for e in failed_entities if e)
+        return sorted(e for e in failed_entities | self.deferred if e)
+
+    def _read_back_differs(
+        self, planned: list[Any], push: PushOutcome, base: Mapping[str, Any], skip: set[str]
+    ) -> bool:
+        """Whether a system answered a confirmed write with values other than the new base, e.g. a
+        default it fills in on create (Apollo's owner and stage). The entity is looked at again next
+        run, so such a value reaches the other systems whether or not the write's reply got back."""
+        for item in planned:
+            record = push.written.get(item.op.op_id)
+            if record is None:
+                continue
+            values = self.connectors[item.op.system].to_canonical(record).values
+            held = self.holds[item.op.system] - skip
+            if any(not same(n, values.get(n), base.get(n)) for n in held if n in values or n in base):
+                return True
+        return False
 
     def _record_conflict(self, entity_id: str, decision: Any, run_id: int) -> None:
         conflict = decision.conflict

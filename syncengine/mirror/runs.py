@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, get_args
 
@@ -18,8 +18,14 @@ _FINAL_STATUSES = frozenset(get_args(RunStatus)) - {"running"}
 
 def _run(row: Row[Any]) -> Run:
     return Run(
-        id=row.id, started_at=row.started_at, finished_at=row.finished_at, status=row.status,
-        dry_run=row.dry_run, counts=row.counts, timings=row.timings, errors=tuple(row.errors),
+        id=row.id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        dry_run=row.dry_run,
+        counts=row.counts,
+        timings=row.timings,
+        errors=tuple(row.errors),
     )
 
 
@@ -72,13 +78,18 @@ def get_run(conn: Connection, run_id: int) -> Run:
 
 
 def last_run(
-    conn: Connection, *, status: RunStatus | None = None, dry_run: bool | None = False
+    conn: Connection,
+    *,
+    status: RunStatus | Collection[RunStatus] | None = None,
+    dry_run: bool | None = False,
 ) -> Run | None:
-    """The latest run, optionally with a given status; dry runs are skipped unless ``dry_run`` is
-    True (only dry runs) or None (both)."""
+    """The latest run, optionally with a given status (or one of several); dry runs are skipped
+    unless ``dry_run`` is True (only dry runs) or None (both)."""
     query = select(runs).order_by(runs.c.id.desc()).limit(1)
-    if status is not None:
+    if isinstance(status, str):
         query = query.where(runs.c.status == status)
+    elif status is not None:
+        query = query.where(runs.c.status.in_(list(status)))
     if dry_run is not None:
         query = query.where(runs.c.dry_run == dry_run)
     row = conn.execute(query).first()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -171,8 +171,10 @@ class Mirror:
                 for pragma in SQLITE_PRAGMAS:
                     settings[pragma] = str(conn.exec_driver_sql(f"PRAGMA {pragma}").scalar())
         return MirrorInfo(
-            backend=self._location.backend, location=self._location.describe(),
-            schema_version=version, settings=settings,
+            backend=self._location.backend,
+            location=self._location.describe(),
+            schema_version=version,
+            settings=settings,
         )
 
     def check_integrity(self) -> None:
@@ -318,8 +320,15 @@ class Mirror:
         are first seen now."""
         with self._write() as conn:
             return conflicts.open_conflict(
-                conn, entity_id=entity_id, field=field, base_value=base_value, values=values,
-                first_seen_at=first_seen_at or {}, policy=policy, run_id=run_id, now=self._now(),
+                conn,
+                entity_id=entity_id,
+                field=field,
+                base_value=base_value,
+                values=values,
+                first_seen_at=first_seen_at or {},
+                policy=policy,
+                run_id=run_id,
+                now=self._now(),
             )
 
     def resolve_conflict(
@@ -371,7 +380,12 @@ class Mirror:
     ) -> Run:
         with self._write() as conn:
             return runs.finish_run(
-                conn, run_id, status=status, counts=counts or {}, timings=timings or {}, errors=errors,
+                conn,
+                run_id,
+                status=status,
+                counts=counts or {},
+                timings=timings or {},
+                errors=errors,
                 now=self._now(),
             )
 
@@ -379,7 +393,9 @@ class Mirror:
         with self._read() as conn:
             return runs.get_run(conn, run_id)
 
-    def last_run(self, *, status: RunStatus | None = None, dry_run: bool | None = False) -> Run | None:
+    def last_run(
+        self, *, status: RunStatus | Collection[RunStatus] | None = None, dry_run: bool | None = False
+    ) -> Run | None:
         with self._read() as conn:
             return runs.last_run(conn, status=status, dry_run=dry_run)
 
@@ -450,7 +466,11 @@ class Mirror:
         run_id: int | None = None,
     ) -> None:
         problem = RecordProblem(
-            system=system, message=message, remote_id=remote_id, entity_id=entity_id, field=field,
+            system=system,
+            message=message,
+            remote_id=remote_id,
+            entity_id=entity_id,
+            field=field,
             run_id=run_id,
         )
         self.add_record_errors([problem])

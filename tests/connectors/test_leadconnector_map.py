@@ -69,8 +69,9 @@ def stored_after_create(body: Mapping[str, Any], catalogue: LeadConnectorCatalog
 def test_fields_are_the_native_fields_plus_what_the_catalogue_feeds() -> None:
     bare, loaded = LeadConnectorMap().fields, LeadConnectorMap(SAMPLE).fields
 
-    assert {"first_name", "phone", "company", "street", "region", "tags", "owner", "date_of_birth"} <= bare
-    assert not {"title", "phone_mobile", "lists", "shirt_size", "custom", "gender"} & bare
+    assert {"first_name", "phone", "company", "street", "region", "tags", "date_of_birth"} <= bare
+    # assignedTo is a LeadConnector user id: never taken for Apollo's owner.
+    assert not {"title", "phone_mobile", "lists", "shirt_size", "custom", "gender", "owner"} & bare
     assert loaded - bare == {"shirt_size", "custom"}
 
 
@@ -88,7 +89,7 @@ def test_to_canonical_renames_and_normalises() -> None:
 
     assert values["email"] == "ada@example.com" and values["company"] == "Engines"
     assert values["date_of_birth"] == "1990-02-03" and values["street"] == "1 Main St"
-    assert values["tags"] == ["lead", "vip"] and values["owner"] == "UserId00000000000001"
+    assert values["tags"] == ["lead", "vip"] and "owner" not in values
 
 
 def test_custom_fields_feed_canonical_fields_and_custom_keys() -> None:
