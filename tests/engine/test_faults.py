@@ -103,7 +103,8 @@ from syncengine.sync import Engine
 mirror = Mirror.open(sys.argv[1])
 engine = Engine(mirror, build_connectors(load_settings(), retry=RetryPolicy.without_backoff()), load_rules())
 report = engine.run()
-print(report.status, len(report.plan.ops))
+# What is left after convergence: writes that went through (none), and creates a system refuses.
+print(report.status, len(report.push.confirmed) if report.push else 0)
 """
 
 
