@@ -15,6 +15,7 @@ from syncengine.canonical import FIELDS, SET_FIELDS, InvalidValueError, normaliz
 POLICIES = ("prefer", "newest", "union", "manual")
 MATCH_KEYS = ("email", "phone", "name_company")
 INITIAL = ("fill_then_prefer",)
+DELETE_POLICIES = ("report",)
 KNOWN_SYSTEMS = ("apollo", "leadconnector", "corporatemerch")
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "rules"
 
@@ -39,6 +40,15 @@ class CreateRule:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """The mass-change guard: a run that would blank a field in, or find deleted, more than
+    ``max_share`` of a system's linked contacts (and more than ``min_records``) stops and asks."""
+
+    max_share: float = 0.2
+    min_records: int = 5
+
+
+@dataclass(frozen=True)
 class Rules:
     systems: tuple[str, ...] = KNOWN_SYSTEMS
     default: FieldRule = FieldRule()
@@ -46,6 +56,8 @@ class Rules:
     initial: str = "fill_then_prefer"
     match_keys: tuple[str, ...] = MATCH_KEYS
     create: Mapping[str, CreateRule] = field(default_factory=dict)
+    deletes: str = "report"
+    guard: Guard = Guard()
 
     def field(self, name: str) -> FieldRule:
         return self.fields.get(name, self.default)
@@ -181,9 +193,29 @@ def _create_rule(reader: _Reader, system: str, data: Any, key: str) -> CreateRul
     return CreateRule(system, enabled, frozenset(tags) if tags is not None else None, checked)
 
 
+def _guard(reader: _Reader, data: Any) -> Guard:
+    table = reader.table(data, "guard")
+    reader.only(table, ("max_share", "min_records"), "guard.")
+    share = table.get("max_share", Guard.max_share)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise reader.error("guard.max_share", f"must be a share between 0 and 1, got {share!r}")
+    least = table.get("min_records", Guard.min_records)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 0:
+        raise reader.error("guard.min_records", f"must be a whole number of 0 or more, got {least!r}")
+    return Guard(float(share), least)
+
+
+def _deletes(reader: _Reader, data: Any) -> str:
+    table = reader.table(data, "deletes")
+    reader.only(table, ("policy",), "deletes.")
+    return reader.choice(table.get("policy", DELETE_POLICIES[0]), DELETE_POLICIES, "deletes.policy")
+
+
 def _build(data: Mapping[str, Any], origin: Mapping[str, Path], fallback: Path) -> Rules:
     reader = _Reader(origin, fallback)
-    reader.only(data, ("systems", "match_keys", "initial", "default", "fields", "create"), "")
+    reader.only(
+        data, ("systems", "match_keys", "initial", "default", "fields", "create", "deletes", "guard"), ""
+    )
     systems = reader.systems(data.get("systems", list(KNOWN_SYSTEMS)), "systems")
     match_keys = data.get("match_keys", list(MATCH_KEYS))
     if not isinstance(match_keys, list) or not match_keys:
@@ -205,4 +237,6 @@ def _build(data: Mapping[str, Any], origin: Mapping[str, Path], fallback: Path) 
     for system, table in reader.table(data.get("create", {}), "create").items():
         reader.choice(system, KNOWN_SYSTEMS, f"create.{system}")
         create[system] = _create_rule(reader, system, table, f"create.{system}")
-    return Rules(systems, default, fields, initial, tuple(match_keys), create)
+    deletes = _deletes(reader, data.get("deletes", {}))
+    guard = _guard(reader, data.get("guard", {}))
+    return Rules(systems, default, fields, initial, tuple(match_keys), create, deletes, guard)

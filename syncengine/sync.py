@@ -12,13 +12,14 @@ person settled. Everything else already agrees with its base.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from syncengine.canonical import FIELDS, Canonical, same
+from syncengine.canonical import FIELDS, Canonical, is_blank, same
 from syncengine.connectors.base import Connector, RemoteRecord
 from syncengine.connectors.errors import ConnectorError
 from syncengine.match import Candidate, EntityKeys, match
@@ -29,10 +30,6 @@ from syncengine.push import Pusher, PushOutcome
 from syncengine.rules import Rules
 
 PULL_CHUNK = 1000
-# A full scan that misses more than this share of the known records (and more than a handful) is
-# treated as a broken listing, not as deletions.
-MASS_DELETE_SHARE = 0.2
-MASS_DELETE_MIN = 5
 Progress = Callable[[str, str, int], None]  # (phase, system, count so far)
 
 
@@ -99,16 +96,21 @@ class Engine:
         self.deleted_notes: list[tuple[str, str, str]] = []
         # Entities a run could not settle because a system they live in did not answer its pull.
         self.deferred: set[str] = set()
+        self.allow_mass_change = False
+        self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
 
     # ------------------------------------------------------------------ the run
 
-    def run(self, *, dry_run: bool = False, full: bool = False) -> RunReport:
+    def run(self, *, dry_run: bool = False, full: bool = False, allow_mass_change: bool = False) -> RunReport:
+        """One cycle. ``allow_mass_change`` lets through what the mass-change guard (``rules.guard``)
+        would stop: a full scan missing many records, or many contacts losing a value at once."""
         # Runs that failed or were killed since then are not a starting point: what they pulled is
         # looked at again, and the entities they were to retry are still owed.
         previous = self.mirror.last_run(status=("succeeded", "partial"), dry_run=False)
         run_id = 0 if dry_run else self.mirror.start_run().id
         report = RunReport(run_id, dry_run, Plan())
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], set()
+        self.allow_mass_change = allow_mass_change
         started = self.now()
         retry: list[str] = []
         try:
@@ -125,9 +127,14 @@ class Engine:
                 self._merge(states)
             with self._timed(report, "plan"):
                 self._plan(states, active, report.plan)
+                held = self._guard(report.plan, run_id)
             if not dry_run:
                 with self._timed(report, "push"):
-                    report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(report.plan.ops)
+                    sent = [p for p in report.plan.ops if p.op.system not in held]
+                    report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(sent)
+                    for planned in report.plan.ops:
+                        if planned.op.system in held:
+                            report.push.failed[planned.op.op_id] = held[planned.op.system]
                 with self._timed(report, "commit"):
                     retry = self._commit(states, report, run_id)
                     for system in active:
@@ -212,15 +219,45 @@ class Engine:
         if not missing:
             return
         known = pulled + len(missing)
-        if len(missing) > max(MASS_DELETE_MIN, MASS_DELETE_SHARE * known):
+        if self._too_many(len(missing), known):
+            share = self.rules.guard.max_share
             message = (
                 f"a full scan did not see {len(missing)} of {known} known records; not marking them "
-                f"deleted (more than {MASS_DELETE_SHARE:.0%}): check the system, then run with --full again"
+                f"deleted (more than {share:.0%}, the mass-change guard): check the system, then run "
+                "`syncengine sync --full` again, with --allow-mass-change if they really were deleted"
             )
             report.plan.problems.append(RecordProblem(system=system, message=message, run_id=run_id))
             return
         for remote_id in missing:
             self.mirror.tombstone(system, remote_id, "full_scan", run_id=run_id)
+
+    def _too_many(self, count: int, out_of: int) -> bool:
+        guard = self.rules.guard
+        return not self.allow_mass_change and count > max(guard.min_records, guard.max_share * out_of)
+
+    def _guard(self, plan: Plan, run_id: int) -> dict[str, str]:
+        """Systems whose ops would clear a value in too many contacts at once: nothing is written to
+        them this run (their contacts are looked at again next run). Returns system -> why."""
+        clearing: dict[str, set[str]] = {}
+        for planned in plan.ops:
+            if planned.op.kind == "update" and any(
+                is_blank(c.new) and not is_blank(c.old) for c in planned.changes
+            ):
+                clearing.setdefault(planned.op.system, set()).add(planned.op.entity_id or "")
+        held: dict[str, str] = {}
+        for system, entities in clearing.items():
+            linked = self.linked.get(system, 0)
+            if not self._too_many(len(entities), linked):
+                continue
+            held[system] = (
+                f"held by the mass-change guard: this run would clear values in {len(entities)} of "
+                f"{linked} {system} contacts (more than {self.rules.guard.max_share:.0%}); nothing was "
+                f"written to {system}. Check the changes (syncengine plan), then run "
+                "`syncengine sync --allow-mass-change` if they are meant"
+            )
+            plan.problems.append(RecordProblem(system=system, message=held[system], run_id=run_id))
+            self.deferred.update(entities)
+        return held
 
     # ------------------------------------------------------------------ match and load
 
@@ -265,6 +302,7 @@ class Engine:
             touched.update(previous.counts.get("retry_entities", []))
         touched.update(c.entity_id for c in self.mirror.pending_resolutions())
         links = self.mirror.all_links()
+        self.linked = Counter(system for members in links.values() for system in members)
         matched = self._match(list(unlinked.values()), values, links, report, run_id, dry_run=dry_run)
         for entity_id, system, remote_id in matched:
             links.setdefault(entity_id, {})[system] = remote_id
