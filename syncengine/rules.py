@@ -46,6 +46,9 @@ class Guard:
 
     max_share: float = 0.2
     min_records: int = 5
+    # A contact edited less than this long ago waits for a later run, so a value saved while a
+    # person is still typing (half an email address) is not copied to the other systems.
+    settle_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,14 +198,17 @@ def _create_rule(reader: _Reader, system: str, data: Any, key: str) -> CreateRul
 
 def _guard(reader: _Reader, data: Any) -> Guard:
     table = reader.table(data, "guard")
-    reader.only(table, ("max_share", "min_records"), "guard.")
+    reader.only(table, ("max_share", "min_records", "settle_seconds"), "guard.")
     share = table.get("max_share", Guard.max_share)
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise reader.error("guard.max_share", f"must be a share between 0 and 1, got {share!r}")
     least = table.get("min_records", Guard.min_records)
     if isinstance(least, bool) or not isinstance(least, int) or least < 0:
         raise reader.error("guard.min_records", f"must be a whole number of 0 or more, got {least!r}")
-    return Guard(float(share), least)
+    settle = table.get("settle_seconds", Guard.settle_seconds)
+    if isinstance(settle, bool) or not isinstance(settle, int) or settle < 0:
+        raise reader.error("guard.settle_seconds", f"must be a whole number of seconds, got {settle!r}")
+    return Guard(float(share), least, settle)
 
 
 def _deletes(reader: _Reader, data: Any) -> str:

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -97,6 +97,7 @@ class Engine:
         # Entities a run could not settle because a system they live in did not answer its pull.
         self.deferred: set[str] = set()
         self.allow_mass_change = False
+        self.settling: list[tuple[str, str, list[str]]] = []  # edited too recently: entity, who, where
         self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
 
     # ------------------------------------------------------------------ the run
@@ -111,6 +112,7 @@ class Engine:
         report = RunReport(run_id, dry_run, Plan())
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], set()
         self.allow_mass_change = allow_mass_change
+        self.settling = []
         started = self.now()
         retry: list[str] = []
         try:
@@ -358,6 +360,8 @@ class Engine:
             if remote_id in stored.get(system, {}) or record.entity_id is None:
                 stored.setdefault(system, {})[remote_id] = record
         states = {}
+        settle = timedelta(seconds=self.rules.guard.settle_seconds)
+        resting_since = self.now() - settle
         waiting = set(self.connectors) - set(active)
         for entity_id in touched:
             if waiting:
@@ -377,6 +381,13 @@ class Engine:
                 if (system, remote_id) not in values:
                     values[(system, remote_id)] = self._canonical(record, problems, run_id)
                 state.values[system] = values[(system, remote_id)]
+            stamps = {s: r.remote_updated_at for s, r in state.records.items()}
+            fresh = [s for s, at in stamps.items() if at is not None and at > resting_since]
+            if settle and fresh:
+                self.deferred.add(entity_id)
+                label = who(next(iter(state.values.values()), {}))
+                self.settling.append((entity_id, label, sorted(fresh)))
+                continue
             if state.values:
                 states[entity_id] = state
         return states
@@ -419,6 +430,12 @@ class Engine:
         for entity_id, system, remote_id in self.deleted_notes:
             label = who(self._agreed(states[entity_id])) if entity_id in states else entity_id[:8]
             text = f"deleted in {system} ({remote_id}); the other systems keep the contact"
+            plan.notes.append(Note(entity_id, label, "", text))
+        for entity_id, label, systems in self.settling:
+            text = (
+                f"edited in {', '.join(systems)} less than {self.rules.guard.settle_seconds} s ago; "
+                "waits for a later run (guard.settle_seconds)"
+            )
             plan.notes.append(Note(entity_id, label, "", text))
         for state in states.values():
             merged = state.merged

@@ -3,6 +3,7 @@ contacts at once writes nothing to that system until a person lets it through.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,7 @@ def test_the_guard_and_delete_policy_are_read_from_rules(tmp_path: Path) -> None
         ("[guard]\nmax_share = 'most'\n", "guard.max_share"),
         ("[guard]\nmin_records = -1\n", "guard.min_records"),
         ("[guard]\nlimit = 3\n", "guard.limit"),
+        ("[guard]\nsettle_seconds = 1.5\n", "guard.settle_seconds"),
         ("[deletes]\npolicy = 'cascade'\n", "deletes.policy"),
     ],
 )
@@ -102,3 +104,27 @@ def test_a_wrong_guard_or_delete_policy_names_the_file_and_key(tmp_path: Path, t
     with pytest.raises(RulesError) as error:
         rules_with(tmp_path, text)
     assert "team.toml" in str(error.value) and key in str(error.value)
+
+
+def test_a_contact_edited_moments_ago_waits_until_it_rests(world: World, tmp_path: Path) -> None:
+    rules = rules_with(tmp_path, "[guard]\nsettle_seconds = 120\n")
+    pairs = people(2)
+    apollo = world.sim("apollo").seed_contacts([a for a, _ in pairs])
+    world.sim("leadconnector").seed_contacts([lc for _, lc in pairs])
+    world.sync(rules=load_rules())  # linked before the guard applies
+    world.sim("apollo").ui_edit(apollo[0]["id"], {"organization_name": "Half typ"})
+    world.clear_journals()
+
+    report = world.sync(rules=rules)
+
+    assert world.writes("leadconnector") == []
+    assert any("waits for a later run" in n.text and "person0" in n.who for n in report.plan.notes)
+    # Once the edit has rested, the next run takes it.
+    engine = world.engine(rules)
+    engine.now = lambda: datetime.now(UTC) + timedelta(minutes=3)
+    try:
+        engine.run()
+    finally:
+        for connector in engine.connectors.values():
+            connector.close()
+    assert companies(world)["person0@example.com"] == "Half typ"
