@@ -188,7 +188,7 @@ class ApolloConnector:
 
     def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
         """The calls ``push`` makes; an update whose address changes in part is built on
-        ``op.expected`` or the record as last read (push reads it again first)."""
+        ``op.expected`` (the record as this run pulled it), as ``push`` builds it."""
         calls: list[HttpCall] = []
         creates: list[CreatePlan] = []
         for op in ops:
@@ -248,7 +248,12 @@ class ApolloConnector:
         if not op.remote_id:
             raise RecordError("update without a remote id", system=self.system)
         remote_id = op.remote_id
-        current = self.get(remote_id).raw if needs_address_read(op) else None
+        current = None
+        if needs_address_read(op):
+            # The other address parts come from the record as this run's pull left it (it is
+            # current: an incremental pull returns every record changed since the last run), so
+            # the write costs one call; a GET only when the op carries no such record.
+            current = op.expected.raw if op.expected is not None else self.get(remote_id).raw
         plan = plan_update(op, self.field_map, current)
         path = contact_path(remote_id)
         answer: Any = None

@@ -7,7 +7,7 @@ exceptions this module handles:
   go through ``/labels/add_entity_ids_to_label_names`` and ``remove_...`` instead, which leave a
   list added concurrently in the CRM alone; a tags value without deltas is sent whole;
 * ``present_raw_address`` holds six canonical fields in one line, so a change to some of them is
-  composed with the others as the record holds them (read just before the write);
+  composed with the others as the record holds them (as this run's pull left it);
 * the owner is not a create/update field: it is set with ``POST /contacts/update_owners``.
 
 Creates without typed phones that share their lists and owner go through ``bulk_create`` (its
