@@ -510,7 +510,11 @@ class Engine:
                     new_base[entity_id] = fields
                 open_fields = {n for n, d in merged.decisions.items() if d.conflict and d.conflict.open}
                 written = ops_by_entity.get(entity_id, [])
-                if self._read_back_differs(written, push, {**state.base, **fields}, open_fields):
+                holders = set(state.links) | {p.op.system for p in written}
+                again, own = self._read_back(written, push, {**state.base, **fields}, open_fields, holders)
+                if own:
+                    new_base.setdefault(entity_id, {}).update(own)
+                if again:
                     failed_entities.add(entity_id)
             self.mirror.set_base_many(new_base, run_id=run_id)
             for conflict in self.mirror.pending_resolutions():
@@ -521,21 +525,33 @@ class Engine:
             self.mirror.add_record_errors(report.plan.problems)
         return sorted(e for e in failed_entities | self.deferred if e)
 
-    def _read_back_differs(
-        self, planned: list[Any], push: PushOutcome, base: Mapping[str, Any], skip: set[str]
-    ) -> bool:
-        """Whether a system answered a confirmed write with values other than the new base, e.g. a
-        default it fills in on create (Apollo's owner and stage). The entity is looked at again next
-        run, so such a value reaches the other systems whether or not the write's reply got back."""
+    def _read_back(
+        self,
+        planned: list[Any],
+        push: PushOutcome,
+        base: Mapping[str, Any],
+        skip: set[str],
+        holders: set[str],
+    ) -> tuple[bool, dict[str, Any]]:
+        """Compare what systems answered confirmed writes with the new base. A system may fill in
+        values of its own (Apollo's owner and stage on create). Where no other system holds the
+        field, that value simply becomes the base (returned); where one does, the entity is looked
+        at again next run (True), so the value reaches the others whether or not a reply got back."""
+        again, own = False, {}
         for item in planned:
             record = push.written.get(item.op.op_id)
             if record is None:
                 continue
-            values = self.connectors[item.op.system].to_canonical(record).values
-            held = self.holds[item.op.system] - skip
-            if any(not same(n, values.get(n), base.get(n)) for n in held if n in values or n in base):
-                return True
-        return False
+            system = item.op.system
+            values = self.connectors[system].to_canonical(record).values
+            for name in self.holds[system] - skip:
+                if (name not in values and name not in base) or same(name, values.get(name), base.get(name)):
+                    continue
+                if any(name in self.holds.get(other, ()) for other in holders - {system}):
+                    again = True
+                else:
+                    own[name] = values.get(name)
+        return again, own
 
     def _record_conflict(self, entity_id: str, decision: Any, run_id: int) -> None:
         conflict = decision.conflict
