@@ -87,6 +87,22 @@ def keys_of(values: Mapping[str, Any], kind: str) -> list[str]:
     return []
 
 
+def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str, set[str]]:
+    """Per base field, the values an entity must hold in it to share a key with one of ``records``
+    (a superset: the match itself then compares whole keys)."""
+    wanted: dict[str, set[str]] = {}
+    for record in records:
+        for kind in kinds:
+            if kind == "email":
+                wanted.setdefault("email", set()).update(keys_of(record.values, kind))
+            elif kind == "phone":
+                for field in PHONE_FIELDS:
+                    wanted.setdefault(field, set()).update(keys_of(record.values, kind))
+            elif keys_of(record.values, kind):
+                wanted.setdefault("last_name", set()).add(str(record.values["last_name"]))
+    return {field: values for field, values in wanted.items() if values}
+
+
 KeyIndex = dict[str, dict[str, set[str]]]  # kind -> key -> ids holding it
 
 

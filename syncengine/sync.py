@@ -22,7 +22,7 @@ from typing import Any
 from syncengine.canonical import FIELDS, Canonical, is_blank, same
 from syncengine.connectors.base import Connector, RemoteRecord
 from syncengine.connectors.errors import ConnectorError
-from syncengine.match import Candidate, EntityKeys, match
+from syncengine.match import Candidate, EntityKeys, match, match_values
 from syncengine.merge import UNCHANGED, EntityMerge, Resolution, Side, merge_entity
 from syncengine.mirror import HistoryEntry, Mirror, RecordProblem, StoredRecord
 from syncengine.plan import MatchOutcome, Note, Plan, PlannedConflict, create_ops, update_ops, who
@@ -323,9 +323,11 @@ class Engine:
     ) -> list[tuple[str, str, str]]:
         if not unlinked:
             return []
-        bases = self.mirror.get_base(list(links))
-        entities = [EntityKeys(e, frozenset(links[e]), [bases[e]]) for e in links if bases.get(e)]
         candidates = [Candidate(r.system, r.remote_id, values[(r.system, r.remote_id)]) for r in unlinked]
+        # Only entities sharing a value with some candidate can match: read just their bases.
+        nearby = self.mirror.entities_with_values(match_values(candidates, self.rules.match_keys))
+        bases = self.mirror.get_base(sorted(e for e in nearby if e in links))
+        entities = [EntityKeys(e, frozenset(links[e]), [bases[e]]) for e in sorted(bases) if bases[e]]
         result = match(entities, candidates, self.rules)
         wanted = [(link.entity_id, link.system, link.remote_id) for link in result.links]
         fresh = (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, func, select, type_coerce
 
 from syncengine.mirror import jsoncodec
 from syncengine.mirror.models import base_values
@@ -24,6 +24,31 @@ def get_base(conn: Connection, entity_ids: Sequence[str]) -> dict[str, dict[str,
         for row in conn.execute(query):
             found[row.entity_id][row.field] = row.value
     return found
+
+
+def entities_with_values(conn: Connection, wanted: Mapping[str, Collection[str]]) -> set[str]:
+    """Entities whose base holds, in one of the fields named, one of the given text values
+    (compared lower-cased): the few entities a batch of new records could match, found without
+    reading every entity's base."""
+    found: set[str] = set()
+    text = func.lower(type_coerce(base_values.c.value, Text))
+    for field, values in wanted.items():
+        forms = {form for v in values for form in _lowered_forms(v)}
+        encoded = sorted(jsoncodec.dumps(form, what="match key") for form in forms)
+        for chunk in chunks(encoded):
+            query = select(base_values.c.entity_id).where(base_values.c.field == field, text.in_(chunk))
+            found.update(row.entity_id for row in conn.execute(query))
+    return found
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lowered_forms(value: str) -> set[str]:
+    """What SQL ``lower()`` may make of the ways ``value`` can be cased: SQLite lowers ASCII only,
+    PostgreSQL every letter, so "ÁLVAREZ" stored is found from "álvarez" asked on both."""
+    cased = {value, value.lower(), value.upper(), value.casefold(), value.title(), value.capitalize()}
+    return {v.translate(_ASCII_LOWER) for v in cased} | {v.lower() for v in cased}
 
 
 def set_base_many(

@@ -288,6 +288,11 @@ class Mirror:
         with self._read() as conn:
             return base_values.get_base(conn, entity_ids)
 
+    def entities_with_values(self, wanted: Mapping[str, Collection[str]]) -> set[str]:
+        """Entities whose base holds one of the given values (lower-cased) in the field named."""
+        with self._read() as conn:
+            return base_values.entities_with_values(conn, wanted)
+
     def set_base(self, entity_id: str, values: Mapping[str, Any], *, run_id: int | None) -> None:
         self.set_base_many({entity_id: values}, run_id=run_id)
 
