@@ -78,7 +78,9 @@ def _progress() -> Callable[[str, str, int], None]:
     return show
 
 
-def _run_once(ws: Workspace, *, dry_run: bool, full: bool) -> tuple[RunReport, dict[str, Any]]:
+def _run_once(
+    ws: Workspace, *, dry_run: bool, full: bool, allow_mass_change: bool = False
+) -> tuple[RunReport, dict[str, Any]]:
     connectors = ws.connectors(on_wait=_on_wait)
     if not connectors:
         raise StopSystemError(
@@ -88,7 +90,7 @@ def _run_once(ws: Workspace, *, dry_run: bool, full: bool) -> tuple[RunReport, d
     engine = Engine(
         ws.mirror, connectors, ws.rules, default_region=ws.config.default_region, progress=_progress()
     )
-    report = engine.run(dry_run=dry_run, full=full)
+    report = engine.run(dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
     calls: dict[str, Any] = {}
     for system, connector in connectors.items():
         ops = [p.op for p in report.plan.ops_for(system)]
@@ -117,6 +119,12 @@ def sync(
     full: bool = typer.Option(False, "--full", help="Read every record (finds deletions), not only changes."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (documented shape)."),
     html: Path | None = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    allow_mass_change: bool = typer.Option(
+        False,
+        "--allow-mass-change",
+        help="Let through what the mass-change guard (rules: [guard]) holds back: values cleared in "
+        "many contacts at once, or many records a full scan no longer sees.",
+    ),
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -134,7 +142,7 @@ def sync(
             _emit(preview, calls, as_json=False, html=None, detail=False)
             if dry_run:
                 raise typer.Exit(_exit_code(preview))
-        report, calls = _run_once(ws, dry_run=dry_run, full=full)
+        report, calls = _run_once(ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
         _emit(report, calls, as_json=as_json, html=html, detail=True)
         if ws.simulated and not as_json and not dry_run:
             open_conflicts = ws.mirror.open_conflicts()
