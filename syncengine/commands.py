@@ -22,6 +22,7 @@ from syncengine.config import ConfigFileError
 from syncengine.connectors.errors import ConnectorError, StopSystemError
 from syncengine.connectors.http import RateLimitWait
 from syncengine.mirror import MirrorError
+from syncengine.plan import who
 from syncengine.rules import RulesError
 from syncengine.sync import Engine, RunReport
 from syncengine.workspace import Workspace, open_workspace
@@ -177,6 +178,7 @@ def conflicts(
     """List the conflicts that wait for a person (field, base, each system's value, when, which rule)."""
     with _guard(), _workspace(state, config) as ws:
         found = ws.mirror.conflicts(status=None if show_all else "open", field=field)
+        bases = ws.mirror.get_base(sorted({c.entity_id for c in found})) if html is not None else {}
     if as_json:
         print(reports.dumps([reports.conflict_dict(c) for c in found]))
     elif as_csv:
@@ -184,7 +186,7 @@ def conflicts(
     else:
         reports.print_conflicts(out, found)
     if html is not None:
-        html.write_text(reports.conflicts_html(found))
+        html.write_text(reports.conflicts_html(found, {e: who(b) for e, b in bases.items() if b}))
     raise typer.Exit(EXIT_CONFLICTS if any(c.status == "open" for c in found) else EXIT_OK)
 
 

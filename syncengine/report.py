@@ -7,7 +7,6 @@ added, never renamed or removed.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +19,10 @@ from rich.table import Table
 from syncengine.connectors.base import HttpCall
 from syncengine.mirror import Conflict, RecordProblem
 from syncengine.plan import Plan
+from syncengine.report_html import conflicts_html, run_html
 from syncengine.sync import RunReport
+
+__all__ = ["conflicts_html", "run_html"]
 
 SCHEMA_VERSION = 1
 
@@ -229,7 +231,7 @@ def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:
     console.print(table)
 
 
-# --------------------------------------------------------------------------- CSV and HTML
+# --------------------------------------------------------------------------- CSV (HTML: report_html)
 
 
 def conflicts_csv(conflicts: Iterable[Conflict]) -> str:
@@ -242,58 +244,3 @@ def conflicts_csv(conflicts: Iterable[Conflict]) -> str:
             writer.writerow([c.id, c.entity_id, c.field, _show(c.base_value), system, _show(value),
                              _when(at) or "", c.policy, c.status])  # fmt: skip
     return out.getvalue()
-
-
-def _html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_show(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-    "table{border-collapse:collapse;margin:1rem 0}"
-    "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3}"
-)
-
-
-def html_page(title: str, sections: Iterable[tuple[str, str]]) -> str:
-    parts = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in sections)
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{parts}</body></html>"
-    )
-
-
-def run_html(report: RunReport) -> str:
-    plan = report.plan
-    operations = [(s, k.get("create", 0), k.get("update", 0)) for s, k in plan.counts().items()]
-    changes = [
-        (p.who, p.op.system, p.op.kind, c.field, c.old, c.new, c.reason) for p in plan.ops for c in p.changes
-    ]
-    disagreements = [
-        (c.who, c.conflict.field, c.conflict.base, c.conflict.values, c.conflict.policy, c.conflict.open)
-        for c in plan.conflicts
-    ]
-    problems = [(p.system, p.remote_id, p.field, p.message) for p in plan.problems]
-    sections = [
-        ("Operations", _html_table(["system", "creates", "updates"], operations)),
-        ("Changes", _html_table(["contact", "system", "op", "field", "current", "new", "why"], changes)),
-        ("Conflicts", _html_table(["contact", "field", "base", "values", "rule", "open"], disagreements)),
-        ("Record problems", _html_table(["system", "record", "field", "message"], problems)),
-    ]
-    title = "syncengine preview (dry run)" if report.dry_run else f"syncengine run {report.run_id}"
-    return html_page(title, sections)
-
-
-def conflicts_html(conflicts: Sequence[Conflict]) -> str:
-    rows = [
-        (c.id, c.entity_id, c.field, c.base_value, c.values,
-         {s: _when(t) for s, t in c.first_seen_at.items()}, c.policy, c.status)
-        for c in conflicts
-    ]  # fmt: skip
-    table = _html_table(["id", "entity", "field", "base", "values", "changed at", "rule", "status"], rows)
-    return html_page("syncengine conflicts", [("Conflicts", table)])
