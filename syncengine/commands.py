@@ -9,7 +9,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from syncengine.connectors.errors import ConnectorError, StopSystemError
 from syncengine.connectors.http import RateLimitWait
 from syncengine.mirror import MirrorError
 from syncengine.plan import who
+from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
 from syncengine.sync import Engine, RunReport
 from syncengine.workspace import Workspace, open_workspace
@@ -71,25 +72,24 @@ def _on_wait(wait: RateLimitWait) -> None:
         err.print(f"[dim]{wait}[/]")
 
 
-def _progress() -> Callable[[str, str, int], None]:
-    def show(phase: str, system: str, count: int) -> None:
-        if sys.stderr.isatty():
-            err.print(f"[dim]{phase} {system}: {count}[/]", end="\r")
-
-    return show
-
-
 def _run_once(
     ws: Workspace, *, dry_run: bool, full: bool, allow_mass_change: bool = False
 ) -> tuple[RunReport, dict[str, Any]]:
-    connectors = ws.connectors(on_wait=_on_wait)
+    with SyncProgress(err) as progress:
+        return _run_with(ws, progress, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
+
+
+def _run_with(
+    ws: Workspace, progress: SyncProgress, *, dry_run: bool, full: bool, allow_mass_change: bool
+) -> tuple[RunReport, dict[str, Any]]:
+    connectors = ws.connectors(on_wait=progress.on_wait)
     if not connectors:
         raise StopSystemError(
             "no system is configured: set APOLLO_API_KEY, LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID, "
             "or CORPORATEMERCH_TOKEN (or run without any to use the bundled simulators)"
         )
     engine = Engine(
-        ws.mirror, connectors, ws.rules, default_region=ws.config.default_region, progress=_progress()
+        ws.mirror, connectors, ws.rules, default_region=ws.config.default_region, progress=progress
     )
     report = engine.run(dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
     calls: dict[str, Any] = {}

@@ -30,7 +30,7 @@ from syncengine.push import Pusher, PushOutcome
 from syncengine.rules import Rules
 
 PULL_CHUNK = 1000
-Progress = Callable[[str, str, int], None]  # (phase, system, count so far)
+Progress = Callable[..., None]  # (phase, system, count so far, total or None)
 
 
 @dataclass
@@ -133,7 +133,9 @@ class Engine:
             if not dry_run:
                 with self._timed(report, "push"):
                     sent = [p for p in report.plan.ops if p.op.system not in held]
-                    report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(sent)
+                    report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(
+                        sent, on_result=self._push_progress(sent)
+                    )
                     for planned in report.plan.ops:
                         if planned.op.system in held:
                             report.push.failed[planned.op.op_id] = held[planned.op.system]
@@ -232,6 +234,16 @@ class Engine:
             return
         for remote_id in missing:
             self.mirror.tombstone(system, remote_id, "full_scan", run_id=run_id)
+
+    def _push_progress(self, ops: list[Any]) -> Callable[[Any, Any], None]:
+        totals = Counter(p.op.system for p in ops)
+        done: Counter[str] = Counter()
+
+        def step(planned: Any, _result: Any) -> None:
+            done[planned.op.system] += 1
+            self.progress("push", planned.op.system, done[planned.op.system], totals[planned.op.system])
+
+        return step
 
     def _too_many(self, count: int, out_of: int) -> bool:
         guard = self.rules.guard

@@ -1,0 +1,60 @@
+"""Progress of long pulls and pushes on a terminal: one bar per phase and system with counts, and
+the rate-limit waits as they happen. Silent when stderr is not a terminal, so JSON output, pipes
+and CI logs stay clean (``SYNCENGINE_PROGRESS=1`` forces it on, ``0`` off)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from syncengine.connectors.http import RateLimitWait
+
+
+def wanted(stream: object = None) -> bool:
+    """Whether to show progress: forced by ``SYNCENGINE_PROGRESS``, else only on a terminal."""
+    forced = os.environ.get("SYNCENGINE_PROGRESS")
+    if forced in ("0", "1"):
+        return forced == "1"
+    stream = stream if stream is not None else sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class SyncProgress:
+    """The engine's ``progress`` callback and the connectors' ``on_wait``, drawn with rich."""
+
+    def __init__(self, console: Console | None = None, *, enabled: bool | None = None) -> None:
+        self.enabled = wanted() if enabled is None else enabled
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+            disable=not self.enabled,
+        )
+        self._tasks: dict[tuple[str, str], TaskID] = {}
+
+    def __enter__(self) -> SyncProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def __call__(self, phase: str, system: str, count: int, total: int | None = None) -> None:
+        key = (phase, system)
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(f"{phase} {system}", total=total)
+        self._progress.update(self._tasks[key], completed=count, total=total)
+
+    def on_wait(self, wait: RateLimitWait) -> None:
+        if self.enabled:
+            self._progress.console.print(f"[yellow]{wait}[/]")
