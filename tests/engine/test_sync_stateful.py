@@ -84,7 +84,10 @@ class SyncMachine(RuleBasedStateMachine):
         self.tmp = Path(TMP_ROOT) / f"run{next(_dirs)}"
         self.tmp.mkdir(parents=True)
         self.world = World(self.cluster, Mirror.open(self.tmp / "state.db"), load_rules(), self.tmp)
-        self.typed: list[tuple[str, str, Any]] = []  # (person, field, value) a person typed
+        # A value a person typed counts once a clean sync has run after it; one they typed over
+        # themselves before that (in the same system and field) is theirs to lose.
+        self.pending: dict[tuple[str, str, str], Any] = {}
+        self.typed: list[tuple[str, str, Any]] = []  # (person, field, value)
         self.synced_clean = False  # a sync without faults or errors ran, and nothing was edited since
         self.checked = False  # the checks ran for that sync
 
@@ -130,7 +133,7 @@ class SyncMachine(RuleBasedStateMachine):
             return
         value = data.draw(TEXT if field == "company" else CITY)
         self.world.sim(system).ui_edit(record["id"], {NAMES[system][field]: value})
-        self.typed.append((person, field, value))
+        self.pending[(system, person, field)] = value
         self.synced_clean = False
 
     @rule(system=st.sampled_from(SYSTEMS), person=st.sampled_from(PEOPLE), tag=TAG, add=st.booleans())
@@ -148,6 +151,9 @@ class SyncMachine(RuleBasedStateMachine):
         report = self.world.sync()
         assert report.status in ("succeeded", "partial"), report.status
         self.synced_clean, self.checked = not report.errors, False
+        if self.synced_clean:
+            self.typed.extend((person, field, value) for (_, person, field), value in self.pending.items())
+            self.pending.clear()
 
     @rule(faults=FAULTS)
     def sync_under_faults(self, faults: dict[str, Any]) -> None:
