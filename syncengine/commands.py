@@ -149,6 +149,17 @@ def sync(
             open_conflicts = ws.mirror.open_conflicts()
             if open_conflicts:
                 reports.print_conflicts(out, open_conflicts)
+            # The demo leaves both reports where a new user can open them in a browser.
+            preview_file = ws.config.state_dir / "preview.html"
+            preview_file.write_text(reports.run_html(preview))
+            conflicts_file = ws.config.state_dir / "conflicts.html"
+            bases = ws.mirror.get_base(sorted({c.entity_id for c in open_conflicts}))
+            names = {e: who(b) for e, b in bases.items() if b}
+            conflicts_file.write_text(reports.conflicts_html(open_conflicts, names))
+            out.print(
+                f"Reports to open in a browser: {preview_file} (the preview) and {conflicts_file} "
+                "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`."
+            )
     raise typer.Exit(_exit_code(report))
 
 

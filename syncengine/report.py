@@ -151,7 +151,12 @@ def dumps(data: Any) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
-def print_run(console: Console, report: RunReport, *, detail: bool = True) -> None:
+MAX_CHANGE_ROWS = 40  # a terminal shows this many field changes; the HTML report shows them all
+
+
+def print_run(
+    console: Console, report: RunReport, *, detail: bool = True, max_rows: int | None = MAX_CHANGE_ROWS
+) -> None:
     plan = report.plan
     title = "Preview (dry run: nothing will be written)" if report.dry_run else f"Run {report.run_id}"
     counts = Table(title=title, show_lines=False)
@@ -182,13 +187,18 @@ def print_run(console: Console, report: RunReport, *, detail: bool = True) -> No
         changes = Table(title="Changes", show_lines=False)
         for column in ("contact", "system", "op", "field", "current", "new", "why"):
             changes.add_column(column, overflow="fold")
-        for planned in plan.ops:
-            for change in planned.changes:
-                changes.add_row(
-                    planned.who, planned.op.system, planned.op.kind, change.field,
-                    _show(change.old), _show(change.new), change.reason,
-                )  # fmt: skip
+        every = [(planned, change) for planned in plan.ops for change in planned.changes]
+        for planned, change in every[:max_rows]:
+            changes.add_row(
+                planned.who, planned.op.system, planned.op.kind, change.field,
+                _show(change.old), _show(change.new), change.reason,
+            )  # fmt: skip
         console.print(changes)
+        if max_rows is not None and len(every) > max_rows:
+            console.print(
+                f"... and {len(every) - max_rows} more field changes: `--html FILE` writes them all "
+                "(or `--json`)"
+            )
     open_conflicts = [c for c in plan.conflicts if c.conflict.open]
     settled = [c for c in plan.conflicts if not c.conflict.open]
     if settled and detail:
@@ -216,6 +226,10 @@ def print_run(console: Console, report: RunReport, *, detail: bool = True) -> No
 
 
 def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:
+    conflicts = list(conflicts)
+    if not conflicts:
+        console.print("No conflict waits for a person.")
+        return
     table = Table(title="Conflicts")
     for column in ("id", "entity", "field", "base", "values", "since", "rule", "status"):
         table.add_column(column, overflow="fold")
