@@ -22,9 +22,8 @@ def quick_start() -> list[str]:
 
 def syncengine(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS and not k.startswith("SYNCENGINE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "syncengine", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    command = [sys.executable, "-m", "syncengine", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_the_quick_start_commands_are_the_demo_and_the_ci_test_command() -> None:
