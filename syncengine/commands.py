@@ -383,7 +383,9 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with _guard(), _workspace(state, config) as ws:
+    with _guard(), _workspace(state, config, simulate=True) as ws:
+        if ws.simulated:
+            out.print("[bold]No credentials set: syncing the bundled simulators[/] every cycle.")
 
         def cycle() -> None:
             report, _ = _run_once(ws, dry_run=False, full=False)
