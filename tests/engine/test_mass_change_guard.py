@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import World
 
-from syncengine.rules import Guard, RulesError, load_rules
+from syncengine.rules import Guard, Rules, RulesError, load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 ALLOW_BLANK_COMPANY = "[fields.company]\nallow_blank = true\n"
@@ -25,11 +25,20 @@ def people(n: int) -> list[tuple[dict, dict]]:
     return out
 
 
-def rules_with(tmp_path: Path, extra: str):
+def rules_with(tmp_path: Path, extra: str) -> Rules:
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "rules" / "default.toml").write_text((REPO / "rules" / "default.toml").read_text())
     (tmp_path / "rules" / "team.toml").write_text(extra)
     return load_rules(tmp_path / "rules")
+
+
+def linked_people(world: World, rules: Rules, n: int) -> list[dict]:
+    """``n`` people in Apollo and LeadConnector, synced once; returns the Apollo records."""
+    pairs = people(n)
+    apollo = world.sim("apollo").seed_contacts([a for a, _ in pairs])
+    world.sim("leadconnector").seed_contacts([lc for _, lc in pairs])
+    world.sync(rules=rules)
+    return apollo
 
 
 def companies(world: World) -> dict[str, str | None]:
@@ -38,10 +47,7 @@ def companies(world: World) -> dict[str, str | None]:
 
 def test_clearing_a_value_in_most_contacts_is_held_until_allowed(world: World, tmp_path: Path) -> None:
     rules = rules_with(tmp_path, ALLOW_BLANK_COMPANY)
-    pairs = people(12)
-    apollo = world.sim("apollo").seed_contacts([a for a, _ in pairs])
-    world.sim("leadconnector").seed_contacts([lc for _, lc in pairs])
-    world.sync(rules=rules)
+    apollo = linked_people(world, rules, 12)
     for record in apollo[:10]:  # e.g. a bad import blanked the company of 10 of 12 contacts
         world.sim("apollo").ui_edit(record["id"], {"organization_name": None})
     world.clear_journals()
@@ -71,10 +77,7 @@ def test_clearing_a_value_in_most_contacts_is_held_until_allowed(world: World, t
 
 def test_clearing_a_few_values_is_not_held(world: World, tmp_path: Path) -> None:
     rules = rules_with(tmp_path, ALLOW_BLANK_COMPANY)
-    pairs = people(12)
-    apollo = world.sim("apollo").seed_contacts([a for a, _ in pairs])
-    world.sim("leadconnector").seed_contacts([lc for _, lc in pairs])
-    world.sync(rules=rules)
+    apollo = linked_people(world, rules, 12)
     world.sim("apollo").ui_edit(apollo[0]["id"], {"organization_name": None})
 
     report = world.sync(rules=rules)
