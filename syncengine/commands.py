@@ -26,7 +26,7 @@ from syncengine.plan import who
 from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
 from syncengine.sync import Engine, RunReport
-from syncengine.workspace import Workspace, open_workspace
+from syncengine.workspace import SIMULATOR_STATE, Workspace, open_workspace
 
 EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2, 3, 4
 
@@ -321,6 +321,7 @@ def status(
         open_conflicts = ws.mirror.open_conflicts()
         last = runs[0] if runs else None
         errors = ws.mirror.record_errors(run_id=last.id) if last else []
+        demo = not ws.settings.configured and (ws.config.state_dir / SIMULATOR_STATE).exists()
     data = {
         "schema": reports.SCHEMA_VERSION,
         "state": {"backend": info.backend, "location": info.location, "schema_version": info.schema_version},
@@ -337,13 +338,15 @@ def status(
         print(reports.dumps(data))
         return
     out.print(f"state: {info.backend} {info.location} (schema {info.schema_version})")
+    # With no credentials, `sync` talks to the bundled simulators whose data lives in the state dir.
+    unconfigured = "bundled simulator" if demo else "not configured"
     for name, s in systems.items():
-        out.print(
-            f"  {name:<15} {'configured' if s['configured'] else 'not configured':<15} cursor {s['cursor']}"
-        )
+        shown = "configured" if s["configured"] else unconfigured
+        out.print(f"  {name:<15} {shown:<17} cursor {s['cursor']}")
     for r in data["runs"]:
         out.print(f"  run {r['id']} {r['started_at']} {r['status']}{' (dry run)' if r['dry_run'] else ''}")
     out.print(f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}")
+    reports.print_problems(out, errors, title="Errors in the last run")
 
 
 SYSTEM_NAMES = ("apollo", "leadconnector", "corporatemerch")

@@ -217,12 +217,40 @@ def print_run(
     for system, error in report.pull_errors.items():
         console.print(f"[red]{system}: {error}[/]")
     if report.push and report.push.failed:
-        console.print(f"[red]{len(report.push.failed)} writes failed[/] (syncengine status shows them)")
-    for problem in plan.problems[:20]:
-        where = " ".join(x for x in (problem.system, problem.remote_id or "", problem.field or "") if x)
-        console.print(f"[yellow]{where}: {problem.message}[/]")
-    if len(plan.problems) > 20:
-        console.print(f"... and {len(plan.problems) - 20} more record problems")
+        ops = {planned.op.op_id: planned for planned in plan.ops}
+        failed = [
+            RecordProblem(
+                system=ops[op_id].op.system if op_id in ops else "?",
+                message=message,
+                remote_id=ops[op_id].op.remote_id if op_id in ops else None,
+                entity_id=ops[op_id].op.entity_id if op_id in ops else None,
+            )
+            for op_id, message in report.push.failed.items()
+        ]
+        console.print(f"[red]{len(failed)} writes failed[/] (syncengine status lists them again)")
+        print_problems(console, failed, title="Failed writes")
+    if plan.problems:
+        print_problems(console, plan.problems, title="Record problems")
+
+
+MAX_PROBLEM_ROWS = 20
+
+
+def print_problems(
+    console: Console, problems: Sequence[RecordProblem], *, title: str, max_rows: int = MAX_PROBLEM_ROWS
+) -> None:
+    """Record errors as a table: which system, record and field, and what a person can do about it."""
+    if not problems:
+        return
+    table = Table(title=title)
+    for column in ("system", "record", "field", "message"):
+        table.add_column(column, overflow="fold")
+    for problem in problems[:max_rows]:
+        record = problem.remote_id or (f"entity {problem.entity_id[:8]}" if problem.entity_id else "—")
+        table.add_row(problem.system, record, problem.field or "—", problem.message)
+    console.print(table)
+    if len(problems) > max_rows:
+        console.print(f"... and {len(problems) - max_rows} more (`--json` lists them all)")
 
 
 def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:

@@ -20,8 +20,9 @@ def quick_start() -> list[str]:
     return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
 
 
-def syncengine(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def syncengine(*args: str, cwd: Path, columns: int = 80) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS and not k.startswith("SYNCENGINE_")}
+    env["COLUMNS"] = str(columns)
     command = [sys.executable, "-m", "syncengine", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
@@ -43,6 +44,14 @@ def test_a_new_user_runs_the_demo_reads_the_reports_and_settles_a_conflict(tmp_p
     for report in ("preview.html", "conflicts.html"):
         page = (tmp_path / "state" / report).read_text()
         assert page.startswith("<!doctype html>") and "syncengine" in page
+
+    # The run said some writes failed and that `status` shows them: it names system, record and field.
+    errors = json.loads(syncengine("status", "--json", cwd=tmp_path).stdout)["errors"]
+    assert errors and all(e["system"] and e["field"] and e["message"] for e in errors)
+    status = syncengine("status", cwd=tmp_path, columns=200).stdout
+    assert "bundled simulator" in status and "Errors in the last run" in status
+    for error in errors[:3]:
+        assert error["field"] in status and error["message"].split(":")[0] in status
 
     open_conflicts = json.loads(syncengine("conflicts", "--json", cwd=tmp_path).stdout)
     assert open_conflicts, "the demo leaves a conflict for a person"
