@@ -168,6 +168,8 @@ def print_run(
         for planned in plan.ops:
             if planned.op.op_id in report.push.failed:
                 failed_by_system[planned.op.system] = failed_by_system.get(planned.op.system, 0) + 1
+    for problem in plan.problems:
+        failed_by_system[problem.system] = failed_by_system.get(problem.system, 0) + 1
     for system in sorted(set(report.pulled) | set(by_system) | set(report.pull_errors)):
         counts.add_row(
             system,

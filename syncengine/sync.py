@@ -130,6 +130,8 @@ class Engine:
             with self._timed(report, "plan"):
                 self._plan(states, active, report.plan)
                 held = self._guard(report.plan, run_id)
+                if dry_run:
+                    self._foresee_refusals(report.plan)
             if not dry_run:
                 with self._timed(report, "push"):
                     sent = [p for p in report.plan.ops if p.op.system not in held]
@@ -244,6 +246,23 @@ class Engine:
             self.progress("push", planned.op.system, done[planned.op.system], totals[planned.op.system])
 
         return step
+
+    def _foresee_refusals(self, plan: Plan) -> None:
+        """A preview lists the writes a system will refuse before anything is sent (a required field
+        missing, a value its API cannot take), so it counts the errors the run would report."""
+        for planned in plan.ops:
+            error = self.connectors[planned.op.system].refusal(planned.op)
+            if error is None:
+                continue
+            plan.problems.append(
+                RecordProblem(
+                    system=planned.op.system,
+                    message=f"{planned.op.kind} of {planned.who} would be refused: {error}",
+                    remote_id=planned.op.remote_id,
+                    entity_id=planned.op.entity_id,
+                    field=error.field,
+                )
+            )
 
     def _too_many(self, count: int, out_of: int) -> bool:
         guard = self.rules.guard

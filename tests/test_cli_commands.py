@@ -45,7 +45,8 @@ def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
 def test_plan_json_has_the_documented_shape_and_writes_nothing(cluster: SimCluster, tmp_path: Path) -> None:
     done = cli("plan", "--json", env=cluster.environment(), cwd=tmp_path)
 
-    assert done.returncode in (0, 1), done.stderr
+    # The preview exits as the sync would: 3 when it foresees writes a system will refuse.
+    assert done.returncode in (0, 1, 3), done.stderr
     data = json.loads(done.stdout)
     assert {"schema", "run_id", "dry_run", "status", "counts", "match", "ops", "conflicts", "errors"} <= set(
         data
@@ -54,6 +55,9 @@ def test_plan_json_has_the_documented_shape_and_writes_nothing(cluster: SimClust
     op = data["ops"][0]
     assert {"system", "kind", "remote_id", "fields", "calls"} <= set(op)
     assert op["calls"] and {"method", "path", "body"} <= set(op["calls"][0])
+    foreseen = [e for e in data["errors"] if "would be refused" in e["message"]]
+    assert (done.returncode == 3) == bool(foreseen)
+    assert all(e["system"] and e["field"] for e in foreseen)
     again = json.loads(cli("plan", "--json", env=cluster.environment(), cwd=tmp_path).stdout)
     assert again["counts"] == data["counts"]  # the preview wrote nothing, so it shows the same plan
 

@@ -204,6 +204,17 @@ class ApolloConnector:
             calls.extend(bulk_create_calls(unit) if len(unit) > 1 else single_create_calls(unit[0]))
         return calls
 
+    def refusal(self, op: WriteOp) -> RecordError | None:
+        try:
+            if op.kind == "create":
+                plan_create(op, self.field_map)
+            elif op.kind == "update" and op.remote_id:
+                current = op.expected.raw if op.expected is not None else self._known.get(op.remote_id)
+                plan_update(op, self.field_map, current)
+        except InvalidValueError as exc:
+            return self._invalid(op, exc)
+        return None
+
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None:
             self.load_catalogue()

@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from syncengine.connectors.errors import RecordError
 
 OpKind = Literal["create", "update", "delete"]
 
@@ -136,6 +139,11 @@ class Connector(Protocol):
 
     def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
         """The calls ``push`` would make for ``ops`` (no I/O beyond cached catalogues)."""
+        ...
+
+    def refusal(self, op: WriteOp) -> RecordError | None:
+        """The error ``push`` would give ``op`` before sending anything (a value this system's API
+        cannot take, a required field missing), so a preview can show it; None when it would be sent."""
         ...
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:

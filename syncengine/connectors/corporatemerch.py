@@ -219,6 +219,20 @@ class CorporateMerchConnector:
         except InvalidValueError:
             return [read]  # push reads the record, then refuses to send it
 
+    def refusal(self, op: WriteOp) -> RecordError | None:
+        try:
+            if op.kind == "create":
+                create_body(op, self.field_map)
+            elif op.kind == "update":
+                raw = op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
+                if raw is None:
+                    self.field_map.update_body(op.values)
+                else:
+                    update_body(raw, op, self.field_map)
+        except InvalidValueError as exc:
+            return self._invalid(op, exc)
+        return None
+
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):
             self.load_catalogue()

@@ -222,6 +222,13 @@ class LeadConnectorConnector:
                 continue  # push sends nothing for this op
         return calls
 
+    def refusal(self, op: WriteOp) -> RecordError | None:
+        try:
+            plan_calls(op, self.field_map, self.location_id)
+        except InvalidValueError as exc:
+            return self._invalid(op, exc)
+        return None
+
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):
             self.load_catalogue()

@@ -198,3 +198,23 @@ def test_a_record_a_system_refuses_is_reported_by_field_and_the_others_still_syn
     refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
     assert refused and any(p.field in ("street", "postal_code", "city", "region", "country") for p in refused)
     assert len(by_email(world.sim("leadconnector").contacts(), "bob@diff.example")) == 1
+
+
+def test_the_preview_names_the_writes_a_system_will_refuse_before_anything_is_sent(world: World) -> None:
+    world.sim("apollo").seed_contacts(
+        [
+            ada_apollo(label_names=["merch"]),  # no street or postal code: CorporateMerch requires them
+            {"first_name": "Bob", "last_name": "Babbage", "email": "bob@diff.example"},
+        ]
+    )
+
+    preview = world.sync(dry_run=True)
+
+    foreseen = [p for p in preview.plan.problems if p.system == "corporatemerch"]
+    assert len(foreseen) == 1 and foreseen[0].field in ("street", "postal_code", "city", "region", "country")
+    assert "Ada Lovelace" in foreseen[0].message and "would be refused" in foreseen[0].message
+    assert world.writes("corporatemerch") == [] and world.writes("leadconnector") == []
+
+    report = world.sync()
+    refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
+    assert [p.field for p in refused] == [foreseen[0].field]
