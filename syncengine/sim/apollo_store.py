@@ -37,6 +37,7 @@ from syncengine.sim.apollo_values import (
     unprocessable,
     valid_email,
 )
+from syncengine.sim.core import OrderCache
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ContactStore:
         self.now = now  # () -> ISO timestamp with ms and Z
         self.contacts: dict[str, dict[str, Any]] = {}
         self.deleted: dict[str, str] = {}
+        self.search_order = OrderCache()
 
     def clear(self) -> None:
         self.contacts.clear()

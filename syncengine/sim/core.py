@@ -106,6 +106,38 @@ _HEX = "0123456789abcdef"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
+class OrderCache:
+    """The last sorted order of a search, reused while nothing it depends on has changed.
+
+    Paging through 100,000 contacts asks for the same order hundreds of times, and sorting for each
+    page made the simulator, not the engine, the cost of a large run. The order depends on which
+    record objects are listed and on the values of the sort fields, so those are the fingerprint.
+    The cached list holds the records themselves: their current values are what a page shows, and
+    their ``id()`` cannot be reused by another object while the entry lives.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, tuple[tuple[Any, ...], Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        name: Any,
+        records: list[dict[str, Any]],
+        fields: tuple[str, ...],
+        build: Callable[[list[dict[str, Any]]], Any],
+    ) -> Any:
+        fingerprint = tuple((id(r), *(r.get(f) for f in fields)) for r in records)
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is not None and entry[0] == fingerprint:
+            return entry[1]
+        result = build(records)
+        with self._lock:
+            self._entries[name] = (fingerprint, result)
+        return result
+
+
 class IdMaker:
     """Deterministic id source (seeded), so a seeded demo produces the same ids every time."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from syncengine.sim.core import OrderCache
 from syncengine.sim.leadconnector_shapes import full_name, get_shape, search_shape, sort_value
 from syncengine.sim.leadconnector_values import ValidationError, normalize_phone
 
@@ -106,11 +107,18 @@ def parse_search(body: Any) -> SearchRequest:
     )
 
 
-def run_search(request: SearchRequest, records: list[dict[str, Any]]) -> SearchResult:
+def run_search(
+    request: SearchRequest, records: list[dict[str, Any]], order: OrderCache | None = None
+) -> SearchResult:
     """The page of ``records`` (stored contacts, as the index sees them) the request asks for."""
     hits = [r for r in records if request.match(r)]
-    keyed = sorted(((_sort_key(r, request.sort), r) for r in hits), key=lambda kr: kr[0])
-    keys = [k for k, _ in keyed]
+
+    def build(found: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+        keyed = sorted(((_sort_key(r, request.sort), r) for r in found), key=lambda kr: kr[0])
+        return keyed, [k for k, _ in keyed]
+
+    fields = (*(f for f, _ in request.sort), "id")
+    keyed, keys = order.get(request.sort, hits, fields, build) if order is not None else build(hits)
     if request.search_after is not None:
         start = bisect.bisect_right(keys, _cursor_key(request.search_after, request.sort))
     else:

@@ -10,7 +10,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from syncengine.sim.core import IdMaker, SimClock, iso_ms, parse_iso
+from syncengine.sim.core import IdMaker, OrderCache, SimClock, iso_ms, parse_iso
 from syncengine.sim.leadconnector_shapes import DERIVED_KEYS, get_shape
 from syncengine.sim.leadconnector_values import (
     CUSTOM_FIELD_TYPES,
@@ -80,6 +80,7 @@ class ContactStore:
     custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, list[tuple[float, dict[str, Any] | None]]] = field(default_factory=dict)
     ids_issued: int = 0
+    search_order: OrderCache = field(default_factory=OrderCache, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._ids = IdMaker(self.seed)
