@@ -59,6 +59,20 @@ class MatchOutcome:
     linked: int = 0  # records linked to an entity that already existed
     new_entities: int = 0  # entities made from records found nowhere else, or matched only among themselves
     conflicts: tuple[MatchConflict, ...] = ()
+    matched_across: int = 0  # new entities whose records were found in several systems
+    only_in: Mapping[str, int] = field(default_factory=dict)  # system -> new entities found there alone
+    linked_by: Mapping[str, int] = field(default_factory=dict)  # match key -> records linked by it
+
+    def summary(self) -> str:
+        """One line a person reads before the first sync writes anything."""
+        alone = ", ".join(f"{s} {n}" for s, n in sorted(self.only_in.items()))
+        by = ", ".join(f"{k} {n}" for k, n in sorted(self.linked_by.items()))
+        return (
+            f"matching: {self.matched_across} people found in several systems, "
+            f"{sum(self.only_in.values())} in one system only{f' ({alone})' if alone else ''}; "
+            f"{self.linked} records linked to known contacts{f' (by {by})' if by else ''}; "
+            f"{len(self.conflicts)} ambiguous (left unlinked)"
+        )
 
 
 @dataclass

@@ -51,6 +51,9 @@ def plan_dict(plan: Plan, calls: Mapping[str, Sequence[HttpCall]] | None = None)
         "match": {
             "linked": plan.match.linked,
             "new_entities": plan.match.new_entities,
+            "matched_across": plan.match.matched_across,
+            "only_in": dict(plan.match.only_in),
+            "linked_by": dict(plan.match.linked_by),
             "conflicts": [
                 {
                     "system": c.system,
@@ -181,10 +184,7 @@ def print_run(
         )
     console.print(counts)
     match = plan.match
-    console.print(
-        f"matching: {match.linked} linked to known contacts, {match.new_entities} new contacts, "
-        f"{len(match.conflicts)} ambiguous (left unlinked)"
-    )
+    console.print(match.summary())
     if detail and plan.ops:
         changes = Table(title="Changes", show_lines=False)
         for column in ("contact", "system", "op", "field", "current", "new", "why"):

@@ -236,6 +236,7 @@ def run_html(report: RunReport) -> str:
     fields = {c.field for p in plan.ops for c in p.changes} | {c.conflict.field for c in plan.conflicts}
     body = (
         _cards(cards)
+        + f'<p class="match">{html.escape(plan.match.summary())}</p>'
         + _filters(systems, fields)
         + "<h2>Changes</h2>"
         + _table("changes", ["contact", "system", "op", "field", "current", "new", "why"], changes)

@@ -370,7 +370,15 @@ class Engine:
             wanted.extend((entity_id, m.system, m.remote_id) for m in members)
         if not dry_run and wanted:
             self.mirror.link_many(wanted, run_id=run_id)
-        report.plan.match = MatchOutcome(len(result.links), len(result.new_entities), tuple(result.conflicts))
+        alone = Counter(members[0].system for members in result.new_entities if len(members) == 1)
+        report.plan.match = MatchOutcome(
+            linked=len(result.links),
+            new_entities=len(result.new_entities),
+            conflicts=tuple(result.conflicts),
+            matched_across=sum(1 for members in result.new_entities if len(members) > 1),
+            only_in=dict(alone),
+            linked_by=dict(Counter(link.key for link in result.links)),
+        )
         return wanted
 
     def _states(

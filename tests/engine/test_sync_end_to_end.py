@@ -44,6 +44,11 @@ def test_first_sync_links_the_same_person_and_creates_the_missing_ones(world: Wo
     )
     world.sim("leadconnector").seed_contacts([ada_lc()])
 
+    preview = world.sync(dry_run=True)
+    match = preview.plan.match
+    assert (match.matched_across, dict(match.only_in), match.conflicts) == (1, {"apollo": 1}, ())
+    assert "1 people found in several systems, 1 in one system only (apollo 1)" in match.summary()
+
     report = world.sync()
 
     assert report.status == "succeeded", report.plan.problems
