@@ -36,12 +36,16 @@ CATALOGUE_PATHS = ("/labels", "/contact_stages", "/typed_custom_fields", "/users
 
 SERVER = r"""
 import json, random, sys
+from datetime import datetime, timedelta, timezone
 from syncengine.sim.runner import SimCluster
 n = int(sys.argv[1])
 cities = ["Austin", "Boston", "Chicago", "Denver", "Seattle"]
-stamp = "2024-01-01T00:00:00.000Z"
+start = datetime(2024, 1, 1, tzinfo=timezone.utc)
 apollo, lc = [], []
 for i in range(n):
+    # Each contact last changed at its own moment, as in a real account (Apollo's search shows
+    # 50,000 records from each end: a whole account with one timestamp cannot be walked).
+    stamp = (start + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     first, last, email = "Person", f"Number{i}", f"person{i}@bench.example"
     company, city = f"Company {i % 997}", cities[i % 5]
     apollo.append({"first_name": first, "last_name": last, "email": email, "organization_name": company,

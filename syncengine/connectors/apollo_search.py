@@ -48,12 +48,14 @@ class SearchWalk:
         """Yield the matches of ``filters`` updated at or after ``floor``, each once; returns
         whether every one was reached."""
         oldest: datetime | None = None
+        reached: set[str] = set()  # distinct records either walk of this window has read
         for page in range(1, self.max_pages + 1):
             items, total = self.page({**filters, **search_body(page, self.page_size)})
             for record in map(self.to_record, items):
                 oldest = record.updated_at or oldest
                 if _before(record, floor):
                     return True  # older than the cursor: so is every later record
+                reached.add(record.remote_id)
                 yield from _unseen(record, seen)
             if len(items) < self.page_size or page * self.page_size >= total:
                 return True
@@ -62,9 +64,12 @@ class SearchWalk:
             for record in map(self.to_record, items):
                 if oldest is not None and record.updated_at is not None and record.updated_at > oldest:
                     return True  # the walks met
+                reached.add(record.remote_id)
                 if not _before(record, floor):
                     yield from _unseen(record, seen)
-            if len(items) < self.page_size or page * self.page_size >= total:
+            # Two walks that just cover the matches never pass each other's times; counting the
+            # distinct records both read tells it, and never when ties put them in one order.
+            if len(items) < self.page_size or page * self.page_size >= total or len(reached) >= total:
                 return True
         return False
 

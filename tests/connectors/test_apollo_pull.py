@@ -17,7 +17,7 @@ from test_apollo_support import (  # noqa: F401 - fixtures
 
 from syncengine.connectors.apollo import ApolloConnector
 from syncengine.connectors.base import ConnectorOptions, WriteOp
-from syncengine.connectors.errors import AuthError, MissingRecordError
+from syncengine.connectors.errors import AuthError, ConfigError, MissingRecordError
 from syncengine.sim.core import iso_ms, parse_iso
 
 
@@ -103,6 +103,32 @@ def test_past_the_search_window_the_pull_walks_from_the_other_end(
     assert len(pulled) == len(set(pulled))
     assert set(pulled) == set(ids)
     assert {b.get("sort_ascending") for b in searches(apollo)} == {False, True}
+
+
+def test_two_windows_that_exactly_cover_the_contacts_need_no_narrowing(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    ids = seed(apollo, 40)
+    connector.page_size, connector.max_pages = 10, 2  # 20 from each end: exactly the 40
+    apollo.clear_journal()
+
+    pulled = [r.remote_id for r in connector.pull(None, full=True)]
+
+    assert sorted(pulled) == sorted(ids)
+    assert not any("contact_stage_ids" in b for b in searches(apollo))
+
+
+def test_contacts_sharing_one_time_past_both_windows_are_never_taken_as_all_read(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    stage = next(iter(connector.catalogue.stages)) if connector.catalogue else None
+    moment = iso_ms(apollo.sim.state.clock.now())
+    records = [{"first_name": f"T{i}", "contact_stage_id": stage, "updated_at": moment} for i in range(40)]
+    apollo.seed(records)
+    connector.page_size, connector.max_pages = 10, 2  # ties come by id from both ends: the same 20
+
+    with pytest.raises(ConfigError, match="some would be skipped"):  # refused, not silently short
+        list(connector.pull(None, full=True))
 
 
 def test_beyond_both_ends_the_pull_narrows_the_search_by_stage(
