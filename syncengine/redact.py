@@ -118,8 +118,13 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
-# Loggers whose records may carry request URLs or our exceptions' text.
-_GUARDED_LOGGERS = ("syncengine", "httpx", "httpcore", "stamina")
+# Loggers whose records may carry request URLs or our exceptions' text. httpcore logs from child
+# loggers only (their DEBUG lines quote response headers, which a careless server may fill with
+# the key it received), and a filter on "httpcore" never sees those records: each is named.
+_GUARDED_LOGGERS = (
+    "syncengine", "httpx", "httpcore", "stamina",
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks",
+)  # fmt: skip
 
 
 def install_log_filter(*names: str) -> None:

@@ -27,7 +27,7 @@ import httpx
 
 from syncengine.canonical import Canonical, InvalidValueError, is_blank
 from syncengine.connectors.apollo_catalogue import read_catalogue, read_labels
-from syncengine.connectors.apollo_search import SearchWalk, parse_time, search_body
+from syncengine.connectors.apollo_search import SEARCH, SearchWalk, parse_time, search_body
 from syncengine.connectors.apollo_writes import (
     BULK_CREATE,
     CONTACTS,
@@ -65,6 +65,7 @@ from syncengine.connectors.errors import (
 )
 from syncengine.connectors.http import HttpClient
 from syncengine.connectors.settings import SystemSettings
+from syncengine.connectors.stale import MovedSincePull, refuse_if_moved, written_fields
 from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap
 
 SEARCH_ONLY_KEYS = ("account", "organization", "contact_job_change_event")
@@ -94,6 +95,9 @@ class ApolloConnector:
         self._known: dict[str, Mapping[str, Any]] = {}  # each record as last read, for describe()
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
         self._stale_labels: set[str] = set()  # list ids met that the catalogue lacked
+        # What the last pull saw, in Apollo's clock: writes check the records changed after it.
+        self._pull_started: datetime | None = None
+        self._pulled_newest: datetime | None = None
 
     def __repr__(self) -> str:
         return f"<ApolloConnector {self.settings.base_url}>"
@@ -138,6 +142,15 @@ class ApolloConnector:
     # ------------------------------------------------------------------ reads
 
     def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
+        self._pull_started, self._pulled_newest = datetime.now(UTC), None
+        for record in self._pull(since, full=full):
+            if record.updated_at is not None and (
+                self._pulled_newest is None or record.updated_at > self._pulled_newest
+            ):
+                self._pulled_newest = record.updated_at
+            yield record
+
+    def _pull(self, since: datetime | None, *, full: bool) -> Iterator[RemoteRecord]:
         floor = None if full or since is None else since - self.options.overlap
         walk = self._walk()
         seen: set[str] = set()
@@ -202,7 +215,18 @@ class ApolloConnector:
                 continue  # push sends nothing for this op
         for unit in create_units(creates):
             calls.extend(bulk_create_calls(unit) if len(unit) > 1 else single_create_calls(unit[0]))
-        return calls
+        # Before each batch of updates, one search lists the records changed since the pull; with no
+        # pull to start from, each record is read (stale.py).
+        checked = [op for op in ops if checks_first(op)]
+        if self._pull_started is None:
+            reads = [HttpCall("GET", contact_path(op.remote_id or ""), op_ids=(op.op_id,)) for op in checked]
+            return reads + calls
+        listings = [
+            HttpCall("POST", SEARCH, search_body(1, self.page_size),
+                     op_ids=tuple(op.op_id for op in checked[i : i + RECHECK]))
+            for i in range(0, len(checked), RECHECK)
+        ]  # fmt: skip
+        return listings + calls
 
     def refusal(self, op: WriteOp) -> RecordError | None:
         try:
@@ -225,10 +249,11 @@ class ApolloConnector:
             if on_result is not None:
                 on_result(result)
 
+        moved = self._moved_since_pull()
         plans: list[CreatePlan] = []
         for op in ops:
             if op.kind != "create":
-                report(self._guarded(op, lambda op=op: self._update(op)))
+                report(self._guarded(op, lambda op=op: self._update(op, moved)))
                 continue
             try:
                 plans.append(plan_create(op, self.field_map))
@@ -249,7 +274,17 @@ class ApolloConnector:
         except ConnectorError as exc:  # record and transient errors fail this op only
             return WriteResult(op.op_id, ok=False, error=exc)
 
-    def _update(self, op: WriteOp) -> WriteResult:
+    def _moved_since_pull(self) -> MovedSincePull:
+        floor = self._pulled_newest
+        if floor is None and self._pull_started is not None:
+            floor = self._pull_started - self.options.overlap  # nothing pulled: the local clock, less skew
+
+        def changed(since: datetime) -> Iterator[RemoteRecord]:
+            yield from self._walk().window({}, since, set())
+
+        return MovedSincePull(changed, self.get, floor, batch=RECHECK)
+
+    def _update(self, op: WriteOp, moved: MovedSincePull) -> WriteResult:
         if op.kind != "update":
             raise RecordError(
                 f"{op.kind} is not possible: Apollo's API has no contact {op.kind}",
@@ -260,11 +295,16 @@ class ApolloConnector:
             raise RecordError("update without a remote id", system=self.system)
         remote_id = op.remote_id
         current = None
+        fresh = moved.latest(remote_id) if checks_first(op) else None
+        if fresh is not None:
+            # The PATCH would write over a value a person saved since the pull (stale.py).
+            path = contact_path(remote_id)
+            refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PATCH", path=path)
         if needs_address_read(op):
-            # The other address parts come from the record as this run's pull left it (it is
-            # current: an incremental pull returns every record changed since the last run), so
-            # the write costs one call; a GET only when the op carries no such record.
-            current = op.expected.raw if op.expected is not None else self.get(remote_id).raw
+            # Apollo keeps the address as one line: the other parts come from the record as it is
+            # now (as pulled when it has not moved since; a GET for an op without that record).
+            source = fresh or op.expected or self.get(remote_id)
+            current = source.raw
         plan = plan_update(op, self.field_map, current)
         path = contact_path(remote_id)
         answer: Any = None
@@ -427,6 +467,15 @@ def _matches(item: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
         )
     ]
     return all(same)
+
+
+RECHECK = 100  # updates between two listings of the records changed since the pull: one page
+
+
+def checks_first(op: WriteOp) -> bool:
+    """Whether ``push`` checks that the record has not moved since the pull before writing: an update
+    that carries the record as pulled and writes fields (see stale.py)."""
+    return op.kind == "update" and op.expected is not None and bool(written_fields(op))
 
 
 def _contact(answer: Any, where: str) -> Mapping[str, Any]:

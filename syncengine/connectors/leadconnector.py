@@ -56,6 +56,7 @@ from syncengine.connectors.leadconnector_writes import (
     with_deltas,
 )
 from syncengine.connectors.settings import SystemSettings
+from syncengine.connectors.stale import MovedSincePull, refuse_if_moved, written_fields
 from syncengine.fieldmaps.leadconnector import LeadConnectorCatalogue, LeadConnectorMap
 
 PAGE_SIZE = 500  # the documented maximum of ``pageLimit``
@@ -91,6 +92,9 @@ class LeadConnectorConnector:
         self.field_map = LeadConnectorMap(None, self.options)
         self.catalogue: LeadConnectorCatalogue | None = None
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
+        # What the last pull saw, in LeadConnector's clock: writes check the records changed after it.
+        self._pull_started: datetime | None = None
+        self._pulled_newest: datetime | None = None
 
     def __repr__(self) -> str:
         return f"<LeadConnectorConnector {self.settings.base_url} location {self.location_id}>"
@@ -130,10 +134,21 @@ class LeadConnectorConnector:
         return catalogue
 
     def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
+        self._pull_started, self._pulled_newest = datetime.now(UTC), None
+        floor = None if full or since is None else since - self.options.overlap
+        for record in self._changed_since(floor):
+            if record.updated_at is not None and (
+                self._pulled_newest is None or record.updated_at > self._pulled_newest
+            ):
+                self._pulled_newest = record.updated_at
+            yield record
+
+    def _changed_since(self, floor: datetime | None) -> Iterator[RemoteRecord]:
+        """Every record updated at or after ``floor`` (all of them without one), oldest first."""
         body: dict[str, Any] = {"sort": [{"field": "dateUpdated", "direction": "asc"}]}
-        if not full and since is not None:
-            floor = iso_ms(since - self.options.overlap)
-            body["filters"] = [{"field": "dateUpdated", "operator": "range", "value": {"gte": floor}}]
+        if floor is not None:
+            gte = iso_ms(floor)
+            body["filters"] = [{"field": "dateUpdated", "operator": "range", "value": {"gte": gte}}]
         seen: set[str] = set()
         after: list[Any] | None = None
         while True:
@@ -215,12 +230,34 @@ class LeadConnectorConnector:
 
     def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
         calls: list[HttpCall] = []
+        checked: list[tuple[str, str]] = []  # op id, remote id
         for op in ops:
             try:
-                calls.extend(plan_calls(op, self.field_map, self.location_id))
+                planned = plan_calls(op, self.field_map, self.location_id)
             except InvalidValueError:
                 continue  # push sends nothing for this op
-        return calls
+            if self._checks_first(op, planned):
+                checked.append((op.op_id, op.remote_id or ""))
+            calls.extend(planned)
+        # Before each batch of updates, one search lists the records changed since the pull; with no
+        # pull to start from, each record is read (stale.py).
+        if self._pull_started is None:
+            reads = [HttpCall("GET", contact_path(rid), op_ids=(oid,)) for oid, rid in checked]
+            return reads + calls
+        body = {"locationId": self.location_id, "pageLimit": PAGE_SIZE, "sort": [{"field": "dateUpdated",
+                "direction": "asc"}]}  # fmt: skip
+        listings = [
+            HttpCall("POST", SEARCH, body, op_ids=tuple(op_id for op_id, _ in checked[i : i + PAGE_SIZE]))
+            for i in range(0, len(checked), PAGE_SIZE)
+        ]
+        return listings + calls
+
+    @staticmethod
+    def _checks_first(op: WriteOp, calls: Sequence[HttpCall]) -> bool:
+        """Whether ``push`` checks that the record has not moved since the pull before writing: an
+        update that carries the record as pulled and writes fields with a PUT (tag deltas go through
+        add/remove endpoints, which keep a tag a person added meanwhile)."""
+        return op.kind == "update" and op.expected is not None and any(c.method == "PUT" for c in calls)
 
     def refusal(self, op: WriteOp) -> RecordError | None:
         try:
@@ -232,15 +269,22 @@ class LeadConnectorConnector:
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):
             self.load_catalogue()
+        moved = self._moved_since_pull()
         results = []
         for op in ops:
-            result = self._push_one(op)
+            result = self._push_one(op, moved)
             results.append(result)
             if on_result is not None:
                 on_result(result)
         return results
 
-    def _push_one(self, op: WriteOp) -> WriteResult:
+    def _moved_since_pull(self) -> MovedSincePull:
+        floor = self._pulled_newest
+        if floor is None and self._pull_started is not None:
+            floor = self._pull_started - self.options.overlap  # nothing pulled: the local clock, less skew
+        return MovedSincePull(self._changed_since, self.get, floor, batch=PAGE_SIZE)
+
+    def _push_one(self, op: WriteOp, moved: MovedSincePull | None = None) -> WriteResult:
         try:
             if op.kind not in ("create", "update", "delete"):
                 raise RecordError(f"unknown op kind {op.kind!r}", system=self.system, remote_id=op.remote_id)
@@ -249,6 +293,12 @@ class LeadConnectorConnector:
             calls = plan_calls(op, self.field_map, self.location_id)
             if op.kind == "create":
                 return self._create(op, calls[0])
+            checked = moved is not None and self._checks_first(op, calls)
+            fresh = moved.latest(op.remote_id or "") if moved is not None and checked else None
+            if fresh is not None:
+                # The PUT would write over a value a person saved since the pull (stale.py).
+                path = contact_path(op.remote_id or "")
+                refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PUT", path=path)
             record = None
             for call in calls:
                 record = self._send(call, op.remote_id) or record

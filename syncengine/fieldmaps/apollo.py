@@ -188,6 +188,12 @@ class ApolloMap:
                     flagged[name] = Invalid(name, value, reason)
                     continue
                 value = spec.options[value]
+            elif spec.type == "date" and (reason := _not_a_date(value)):
+                # Apollo keeps whatever text a date field is given; a value that is no date is
+                # reported (and kept here) instead of being copied into other systems' date fields.
+                name = "custom" if target.startswith(CUSTOM_PREFIX) else target
+                flagged[name] = Invalid(name, value, f"{spec.name!r} is a date field: {reason}")
+                continue
             if target.startswith(CUSTOM_PREFIX):
                 custom[target.removeprefix(CUSTOM_PREFIX)] = value
             else:
@@ -282,6 +288,15 @@ class ApolloMap:
         raise InvalidValueError(
             target, value, f"not an option of Apollo's {spec.name!r} picklist ({choices})"
         )
+
+
+def _not_a_date(value: Any) -> str | None:
+    """Why ``value`` is not a date (None when it is one)."""
+    try:
+        normalize("date_of_birth", value)  # any date-kind canonical field reads dates the same way
+    except InvalidValueError as exc:
+        return exc.reason
+    return None
 
 
 def _same_option(target: str, option: str, value: Any) -> bool:

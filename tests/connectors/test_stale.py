@@ -1,0 +1,66 @@
+"""The check before partial writes: records changed since the pull are listed in batches, not read
+one by one, and an edit made after a listing is in the next one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from syncengine.connectors.base import RemoteRecord
+from syncengine.connectors.stale import MovedSincePull
+
+PULLED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeSystem:
+    """Records by id with their update times, and a log of how they were asked for."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, RemoteRecord] = {}
+        self.listings: list[datetime] = []
+        self.reads: list[str] = []
+
+    def edit(self, remote_id: str, at: datetime) -> None:
+        self.records[remote_id] = RemoteRecord("apollo", remote_id, {"title": f"edited {at}"}, at)
+
+    def changed(self, floor: datetime) -> list[RemoteRecord]:
+        self.listings.append(floor)
+        return [r for r in self.records.values() if r.updated_at is not None and r.updated_at >= floor]
+
+    def get(self, remote_id: str) -> RemoteRecord:
+        self.reads.append(remote_id)
+        return self.records.get(remote_id) or RemoteRecord("apollo", remote_id, {}, PULLED)
+
+
+def test_one_listing_serves_a_batch_of_writes_and_names_only_what_moved() -> None:
+    system = FakeSystem()
+    system.edit("r7", PULLED + timedelta(seconds=5))
+    moved = MovedSincePull(system.changed, system.get, PULLED, batch=3)
+
+    found = [moved.latest(f"r{i}") for i in range(6, 9)]
+
+    assert [r.remote_id if r else None for r in found] == [None, "r7", None]
+    assert system.listings == [PULLED] and system.reads == []
+
+
+def test_an_edit_after_a_listing_is_found_by_the_next_batch() -> None:
+    system = FakeSystem()
+    system.edit("r1", PULLED + timedelta(seconds=1))
+    moved = MovedSincePull(system.changed, system.get, PULLED, batch=2)
+    assert moved.latest("r1") is not None and moved.latest("r2") is None  # first batch, one listing
+
+    system.edit("r3", PULLED + timedelta(seconds=9))  # a person saves while the engine writes
+    later = moved.latest("r3")
+
+    assert later is not None and later.updated_at == PULLED + timedelta(seconds=9)
+    # The floor moved to the newest time the first listing saw, in the system's own clock.
+    assert system.listings == [PULLED, PULLED + timedelta(seconds=1)]
+
+
+def test_without_a_pull_to_start_from_each_record_is_read() -> None:
+    system = FakeSystem()
+    moved = MovedSincePull(system.changed, system.get, None, batch=100)
+
+    moved.latest("a")
+    moved.latest("b")
+
+    assert system.reads == ["a", "b"] and system.listings == []
