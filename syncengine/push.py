@@ -118,8 +118,9 @@ class Pusher:
                 ],
                 run_id=self.run_id,
             )
-            for op in stored:
-                self.mirror.mark_sent(op.op_id)
+            with self.mirror.transaction():  # one commit for the batch: it is sent as one
+                for op in stored:
+                    self.mirror.mark_sent(op.op_id)
             by_id = {p.op.op_id: p for p in items}
 
             def settle(result: WriteResult, by_id: dict[str, PlannedOp] = by_id) -> None:
@@ -146,8 +147,9 @@ class Pusher:
                 self._settle_create(op.op_id, op, result.record)
                 outcome.created[op.op_id] = result.record.remote_id
             else:
-                self.mirror.confirm(op.op_id)
-                self.mirror.upsert_records(op.system, [result.record], run_id=self.run_id)
+                with self.mirror.transaction():  # the op and the record as written, together
+                    self.mirror.confirm(op.op_id)
+                    self.mirror.upsert_records(op.system, [result.record], run_id=self.run_id)
             outcome.confirmed.add(op.op_id)
             outcome.records.append(result.record)
             outcome.written[op.op_id] = result.record

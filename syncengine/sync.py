@@ -334,9 +334,10 @@ class Engine:
         if previous is not None:
             touched.update(previous.counts.get("retry_entities", []))
         touched.update(c.entity_id for c in self.mirror.pending_resolutions())
-        links = self.mirror.all_links()
-        self.linked = Counter(system for members in links.values() for system in members)
-        matched = self._match(list(unlinked.values()), values, links, report, run_id, dry_run=dry_run)
+        # Only the links of entities this run looks at are read, not the whole identity map.
+        self.linked = Counter(self.mirror.link_counts())
+        matched = self._match(list(unlinked.values()), values, report, run_id, dry_run=dry_run)
+        links = self.mirror.links_for(touched | {e for e, _, _ in matched if not e.startswith("new-")})
         for entity_id, system, remote_id in matched:
             links.setdefault(entity_id, {})[system] = remote_id
             touched.add(entity_id)
@@ -346,7 +347,6 @@ class Engine:
         self,
         unlinked: list[StoredRecord],
         values: Mapping[tuple[str, str], dict[str, Any]],
-        links: Mapping[str, Mapping[str, str]],
         report: RunReport,
         run_id: int,
         *,
@@ -357,6 +357,7 @@ class Engine:
         candidates = [Candidate(r.system, r.remote_id, values[(r.system, r.remote_id)]) for r in unlinked]
         # Only entities sharing a value with some candidate can match: read just their bases.
         nearby = self.mirror.entities_with_values(match_values(candidates, self.rules.match_keys))
+        links = self.mirror.links_for(nearby)
         bases = self.mirror.get_base(sorted(e for e in nearby if e in links))
         entities = [EntityKeys(e, frozenset(links[e]), [bases[e]]) for e in sorted(bases) if bases[e]]
         result = match(entities, candidates, self.rules)

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy import Connection, delete, func, insert, select, tuple_
 
 from syncengine.mirror.errors import LinkConflictError, NotFoundError
 from syncengine.mirror.models import entities, links
@@ -129,6 +129,24 @@ def links_of(conn: Connection, entity_id: str) -> dict[str, str]:
     """The remote id of the entity's record in each linked system, by system."""
     query = select(links.c.system, links.c.remote_id).where(links.c.entity_id == entity_id)
     return {row.system: row.remote_id for row in conn.execute(query)}
+
+
+def links_for(conn: Connection, entity_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """``{entity_id: {system: remote_id}}`` for the given entities that have links."""
+    found: dict[str, dict[str, str]] = {}
+    for chunk in chunks(sorted(set(entity_ids))):
+        query = select(links.c.entity_id, links.c.system, links.c.remote_id).where(
+            links.c.entity_id.in_(chunk)
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.entity_id, {})[row.system] = row.remote_id
+    return found
+
+
+def link_counts(conn: Connection) -> dict[str, int]:
+    """How many records of each system are linked to an entity."""
+    query = select(links.c.system, func.count()).group_by(links.c.system)
+    return {system: count for system, count in conn.execute(query)}
 
 
 def all_links(conn: Connection) -> dict[str, dict[str, str]]:

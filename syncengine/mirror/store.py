@@ -277,6 +277,16 @@ class Mirror:
         with self._read() as conn:
             return entities.links_of(conn, entity_id)
 
+    def links_for(self, entity_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``{entity_id: {system: remote_id}}`` of the given entities (those with links)."""
+        with self._read() as conn:
+            return entities.links_for(conn, entity_ids)
+
+    def link_counts(self) -> dict[str, int]:
+        """``{system: linked records}``."""
+        with self._read() as conn:
+            return entities.link_counts(conn)
+
     def all_links(self) -> dict[str, dict[str, str]]:
         """``{entity_id: {system: remote_id}}`` for every linked entity."""
         with self._read() as conn:

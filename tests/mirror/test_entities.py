@@ -115,3 +115,14 @@ def test_all_links_gives_the_whole_identity_map(mirror: Mirror) -> None:
 
     assert mirror.all_links() == {first: {"apollo": "a1", "leadconnector": "l1"}, second: {"apollo": "a2"}}
     assert unlinked not in mirror.all_links()
+
+
+def test_links_for_reads_only_the_entities_asked_for_and_counts_links_per_system(mirror: Mirror) -> None:
+    first, second, unlinked = mirror.new_entities(3)
+    mirror.link_many([(first, "apollo", "a1"), (first, "leadconnector", "l1"), (second, "apollo", "a2")])
+
+    assert mirror.links_for([first, unlinked, "no-such-entity"]) == {
+        first: {"apollo": "a1", "leadconnector": "l1"}
+    }
+    assert mirror.links_for([]) == {}
+    assert mirror.link_counts() == {"apollo": 2, "leadconnector": 1}
