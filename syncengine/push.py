@@ -63,6 +63,9 @@ class PushOutcome:
     written: dict[str, RemoteRecord] = field(default_factory=dict)  # op id -> record as written
 
 
+STORE_BATCH = 100  # confirmed updates stored per commit
+
+
 class Pusher:
     """Writes through one run's connectors, keeping the outbox and identity map in step."""
 
@@ -70,6 +73,10 @@ class Pusher:
         self.mirror = mirror
         self.connectors = connectors
         self.run_id = run_id
+        # Confirmed updates, stored a batch at a time: one that a crash leaves unconfirmed is
+        # planned again from fresh data, and rewriting the same values is harmless. Creates are
+        # confirmed one by one, so a created record is never created again.
+        self._written: list[tuple[str, RemoteRecord]] = []
 
     # ------------------------------------------------------------------ after a crash
 
@@ -136,7 +143,17 @@ class Pusher:
                 for item in items:
                     if item.op.op_id not in outcome.confirmed and item.op.op_id not in outcome.failed:
                         self._fail(item, exc, outcome, retryable=False)
+            finally:
+                self._store_written(system)
         return outcome
+
+    def _store_written(self, system: str) -> None:
+        if not self._written:
+            return
+        with self.mirror.transaction():  # the ops and the records as written, together
+            self.mirror.confirm_many([op_id for op_id, _ in self._written])
+            self.mirror.upsert_records(system, [record for _, record in self._written], run_id=self.run_id)
+        self._written = []
 
     def _settle(self, item: PlannedOp, result: WriteResult, outcome: PushOutcome) -> None:
         op = item.op
@@ -147,9 +164,9 @@ class Pusher:
                 self._settle_create(op.op_id, op, result.record)
                 outcome.created[op.op_id] = result.record.remote_id
             else:
-                with self.mirror.transaction():  # the op and the record as written, together
-                    self.mirror.confirm(op.op_id)
-                    self.mirror.upsert_records(op.system, [result.record], run_id=self.run_id)
+                self._written.append((op.op_id, result.record))
+                if len(self._written) >= STORE_BATCH:
+                    self._store_written(op.system)
             outcome.confirmed.add(op.op_id)
             outcome.records.append(result.record)
             outcome.written[op.op_id] = result.record

@@ -10,7 +10,7 @@ cannot both move the same op.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +103,16 @@ def confirm(conn: Connection, op_id: str, *, remote_id: str | None, now: datetim
         return current
     extra = {} if remote_id is None else {"remote_id": remote_id}
     return _move(conn, op_id, UNFINISHED, "confirmed", now, last_error=None, **extra)
+
+
+def confirm_many(conn: Connection, op_ids: Sequence[str], *, now: datetime) -> None:
+    """Confirm updates the systems hold (no remote id to record); confirmed ones stay as they are."""
+    for chunk in chunks(list(op_ids)):
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.op_id.in_(chunk), outbox.c.state.in_(UNFINISHED))
+            .values(state="confirmed", updated_at=now, last_error=None)
+        )
 
 
 def fail(conn: Connection, op_id: str, *, error: str, retryable: bool, now: datetime) -> OutboxOp:

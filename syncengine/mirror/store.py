@@ -435,6 +435,11 @@ class Mirror:
         with self._write() as conn:
             return outbox.confirm(conn, op_id, remote_id=remote_id, now=self._now())
 
+    def confirm_many(self, op_ids: Sequence[str]) -> None:
+        """Confirm several updates at once (see ``outbox.confirm_many``)."""
+        with self._write() as conn:
+            outbox.confirm_many(conn, op_ids, now=self._now())
+
     def fail(self, op_id: str, error: str, *, retryable: bool = False) -> OutboxOp:
         with self._write() as conn:
             return outbox.fail(conn, op_id, error=error, retryable=retryable, now=self._now())

@@ -149,3 +149,16 @@ def test_unconfirmed_op_is_still_pending_after_a_crash(mirror_target: str) -> No
 
     assert [(op.op_id, op.state, op.attempts) for op in pending] == [("op-sent", "sent", 1)]
     assert pending[0].payload == {"first_name": "Ada"}
+
+
+def test_confirm_many_confirms_unfinished_updates_and_leaves_finished_ones(mirror: Mirror) -> None:
+    run_id = mirror.start_run().id
+    for op_id in ("u1", "u2", "u3"):
+        mirror.enqueue(_update(op_id), run_id=run_id)
+    mirror.mark_sent("u1")
+    mirror.fail("u3", "refused", retryable=False)
+
+    mirror.confirm_many(["u1", "u2", "u3"])
+
+    assert mirror.pending() == []  # u1 (sent) and u2 (pending) are confirmed
+    assert [op.op_id for op in mirror.failed_ops("apollo")] == ["u3"]  # a failed op stays failed
