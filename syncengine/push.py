@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncengine.connectors.base import Connector, RemoteRecord, WriteOp, WriteResult
 from syncengine.connectors.errors import (
+    ConnectorError,
     DuplicateRecordError,
+    OutcomeUnknownError,
     RecordError,
     StaleRecordError,
     StopSystemError,
@@ -66,6 +69,18 @@ class PushOutcome:
 STORE_BATCH = 100  # confirmed updates stored per commit
 
 
+def landing_window(connector: Connector) -> timedelta:
+    """How long a create whose answer was lost may still land in the system: a server does not
+    work on a request much longer than the client waits for its answer."""
+    options = getattr(getattr(connector, "client", None), "options", None)
+    return timedelta(seconds=2 * options.read_timeout if options is not None else 60)
+
+
+def _sent_since(op: OutboxOp) -> timedelta:
+    sent = op.updated_at if op.updated_at.tzinfo else op.updated_at.replace(tzinfo=UTC)
+    return datetime.now(UTC) - sent
+
+
 class Pusher:
     """Writes through one run's connectors, keeping the outbox and identity map in step."""
 
@@ -82,7 +97,7 @@ class Pusher:
 
     def resume(self) -> dict[str, int]:
         """Settle the ops an interrupted run left; returns counts by what happened to them."""
-        counts = {"recovered": 0, "not_found": 0, "dropped": 0}
+        counts = {"recovered": 0, "not_found": 0, "dropped": 0, "waiting": 0}
         for stored in self.mirror.pending():
             connector = self.connectors.get(stored.system)
             if connector is None:
@@ -94,7 +109,16 @@ class Pusher:
                 counts["dropped"] += 1
                 continue
             op = op_from_outbox(stored)
-            found = connector.find_created(op)
+            try:
+                found = connector.find_created(op)
+            except StopSystemError:
+                raise
+            except ConnectorError:  # the lookup failed: it stays sent, and is looked up next run
+                counts["waiting"] += 1
+                continue
+            if found is None and _sent_since(stored) < landing_window(connector):
+                counts["waiting"] += 1  # it may still land: nothing is created again until then
+                continue
             if found is None:
                 self.mirror.fail(stored.op_id, "interrupted create not found in the system; planned again")
                 counts["not_found"] += 1
@@ -213,9 +237,14 @@ class Pusher:
         op = item.op
         text = str(error) or type(error).__name__
         outcome.failed[op.op_id] = text
-        # A retryable failure is not resent as is: the next run plans it again from fresh data.
-        self.mirror.fail(op.op_id, text, retryable=False)
-        suffix = " (tried again next run)" if retryable else ""
+        if op.kind == "create" and isinstance(error, OutcomeUnknownError):
+            # It may have been created all the same: the op stays sent, and the next run looks for
+            # the record before anything is created again (``resume``).
+            suffix = " (looked up next run before it is sent again)"
+        else:
+            # A retryable failure is not resent as is: the next run plans it again from fresh data.
+            self.mirror.fail(op.op_id, text, retryable=False)
+            suffix = " (tried again next run)" if retryable else ""
         self.mirror.add_record_errors(
             [
                 RecordProblem(

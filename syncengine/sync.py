@@ -99,6 +99,7 @@ class Engine:
         self.allow_mass_change = False
         self.settling: list[tuple[str, str, list[str]]] = []  # edited too recently: entity, who, where
         self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
+        self.waiting_creates: set[tuple[str | None, str]] = set()  # entity, system
 
     # ------------------------------------------------------------------ the run
 
@@ -128,6 +129,10 @@ class Engine:
             with self._timed(report, "merge"):
                 self._merge(states)
             with self._timed(report, "plan"):
+                # Creates whose answer was lost and that may still land: none is sent again yet.
+                self.waiting_creates = {
+                    (op.entity_id, op.system) for op in self.mirror.pending() if op.kind == "create"
+                }
                 self._plan(states, active, report.plan)
                 held = self._guard(report.plan, run_id)
                 if dry_run:
@@ -489,9 +494,18 @@ class Engine:
                 for system, r in state.records.items()
             }
             plan.ops.extend(update_ops(state.entity_id, merged, state.links, state.values, label, expected))
-            plan.ops.extend(
-                create_ops(state.entity_id, agreed, state.links, active, self.holds, self.rules, label)
-            )
+            for planned in create_ops(
+                state.entity_id, agreed, state.links, active, self.holds, self.rules, label
+            ):
+                if (state.entity_id, planned.op.system) not in self.waiting_creates:
+                    plan.ops.append(planned)
+                    continue
+                self.deferred.add(state.entity_id)  # looked at again next run
+                text = (
+                    f"not created in {planned.op.system} yet: an earlier create's answer was lost and it may "
+                    "still land; it is looked for before anything is created again"
+                )
+                plan.notes.append(Note(state.entity_id, label, "", text))
             for name, decision in merged.decisions.items():
                 if decision.conflict is not None:
                     plan.conflicts.append(PlannedConflict(state.entity_id, label, decision.conflict))

@@ -211,6 +211,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self.on_wait = on_wait
         options = options or HttpOptions()
+        self.options = options
         register_secret(settings.secret.reveal())
         install_log_filter()
         self._stats = _StatsRecorder(settings.name)

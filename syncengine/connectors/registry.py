@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from syncengine.connectors.base import Connector, ConnectorOptions
 from syncengine.connectors.errors import ConfigError
-from syncengine.connectors.http import HttpClient, RetryPolicy, WaitCallback
+from syncengine.connectors.http import HttpClient, HttpOptions, RetryPolicy, WaitCallback
 from syncengine.connectors.ratelimit import LimitSpec, RateLimiter
 from syncengine.connectors.settings import Settings, SystemSettings
 
@@ -32,11 +32,12 @@ def build_connector(
     retry: RetryPolicy | None = None,
     on_wait: WaitCallback | None = None,
     proactive_limits: bool = True,
+    http: HttpOptions | None = None,
 ) -> Connector:
     """``proactive_limits=False`` drops the client-side budget (for simulators run without limits);
-    the server's 429s are still honoured."""
+    the server's 429s are still honoured. ``http`` sets the client's timeouts."""
     limiter = None if proactive_limits else RateLimiter(settings.name, LimitSpec(windows=()))
-    client = HttpClient(settings, limiter=limiter, retry=retry, on_wait=on_wait)
+    client = HttpClient(settings, limiter=limiter, retry=retry, on_wait=on_wait, options=http)
     return connector_class(settings.name)(settings, client=client, options=options)
 
 
@@ -48,6 +49,7 @@ def build_connectors(
     retry: RetryPolicy | None = None,
     on_wait: WaitCallback | None = None,
     proactive_limits: bool = True,
+    http: HttpOptions | None = None,
 ) -> dict[str, Connector]:
     """A connector per configured system (``only`` narrows them); a broken one raises ConfigError."""
     options = options or {}
@@ -61,5 +63,6 @@ def build_connectors(
             retry=retry,
             on_wait=on_wait,
             proactive_limits=proactive_limits,
+            http=http,
         )
     return built

@@ -45,7 +45,7 @@ from syncengine.sim.sampledata import UiEdit
 # end, "done STATUS CONFIRMED FAILED".
 ENGINE_SCRIPT = """
 import sys
-from syncengine.connectors.http import RetryPolicy
+from syncengine.connectors.http import HttpOptions, RetryPolicy
 from syncengine.connectors.registry import build_connectors
 from syncengine.connectors.settings import load_settings
 from syncengine.mirror import Mirror
@@ -58,8 +58,11 @@ def progress(phase, system, done, total=None):
         print("push", system, done, total, flush=True)
 
 mirror = Mirror.open(sys.argv[1])
+# A short read timeout: a create whose answer a kill cut off waits twice that long for its record
+# to appear before it may be sent again.
 connectors = build_connectors(
-    load_settings(), retry=RetryPolicy.without_backoff(), proactive_limits=False
+    load_settings(), retry=RetryPolicy.without_backoff(), proactive_limits=False,
+    http=HttpOptions(read_timeout=0.5),
 )
 report = Engine(mirror, connectors, load_rules(), progress=progress).run()
 push = report.push
@@ -121,6 +124,7 @@ def kill_during_push(world: World, state: Path, *, kills: int, seed: int) -> Kil
 def finish(world: World, state: Path) -> str:
     """Run the engine unkilled until a run confirms nothing more; returns that run's summary."""
     for _ in range(6):
+        time.sleep(1.1)  # past the wait of a create whose answer was lost (twice the read timeout)
         done = subprocess.run(
             [sys.executable, "-c", ENGINE_SCRIPT, str(state)],
             env={**os.environ, **world.cluster.environment()},
