@@ -20,7 +20,7 @@ from syncengine.mirror import Mirror
 from syncengine.rules import Rules, load_rules
 from syncengine.sim import drive
 from syncengine.sim.runner import SimCluster
-from syncengine.sim.sampledata import UiEdit, catalogues
+from syncengine.sim.sampledata import UiEdit
 from syncengine.sync import Engine, RunReport
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -109,13 +109,7 @@ class World:
         ]
 
 
-def seed_catalogues(cluster: SimCluster) -> None:
-    """The labels, tags, stages, custom fields and lists the sample contacts use."""
-    wanted = catalogues()
-    with httpx.Client(timeout=10) as client:
-        for name, system in cluster.systems.items():
-            for key, items in wanted[name].items():
-                client.post(f"{system.admin_url}/{key}", json={key: items}).raise_for_status()
+seed_catalogues = drive.seed_catalogues  # the labels, tags, stages, fields and lists of the samples
 
 
 @pytest.fixture
