@@ -3,9 +3,9 @@
     python3 bench/pull_bench.py --contacts 10000
 
 For each system: records pulled, calls made against the minimum possible (one page per page-size
-records), 429s seen, time taken against the time the documented rate limit alone imposes (calls
-beyond the first window's budget, spread at the documented rate), and time spent waiting on the
-client's own rate budget.
+records), 429s seen, time taken against the time the documented rate limits alone impose
+(``benchlib.limit_floor``: calls beyond the first window's budget, spread at the documented rate),
+and time spent waiting on the client's own rate budget.
 """
 
 from __future__ import annotations
@@ -20,16 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAGE = {"apollo": 100, "leadconnector": 500, "corporatemerch": 50}
-# (requests, seconds) of the documented window that binds a pull: Apollo search 200/min (the
-# simulator's default plan), LeadConnector 100 per 10 s, CorporateMerch 40 per minute.
-WINDOW = {"apollo": (200, 60.0), "leadconnector": (100, 10.0), "corporatemerch": (40, 60.0)}
-
-
-def limit_floor(calls: int, system: str) -> float:
-    """Seconds the rate limit alone imposes on ``calls`` requests (the first window is free)."""
-    budget, seconds = WINDOW[system]
-    return max(0, math.ceil(calls / budget) - 1) * seconds
+from benchlib import PAGE, limit_floor  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +55,7 @@ def main() -> None:
                 "http_429": too_many, "seconds": round(elapsed, 1),
                 "total_calls": stats.total_calls,
                 # The floor counts every call the connector made (catalogue reads included).
-                "rate_limit_floor_seconds": limit_floor(stats.total_calls, system),
+                "rate_limit_floor_seconds": limit_floor(stats.calls, system),
                 "waited_for_budget_seconds": round(stats.waited_seconds, 1),
             })  # fmt: skip
             connector.close()

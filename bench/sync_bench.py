@@ -1,192 +1,546 @@
-"""How a sync's cost grows: initial sync and steady state at several sizes, against a plain baseline.
+"""How a sync's cost grows: initial sync and steady state at several sizes, against two plain baselines.
 
-    python3 bench/sync_bench.py --sizes 1000,10000          # table on stdout, JSON in bench/results/
-    python3 bench/sync_bench.py --sizes 1000 --rate-limits  # with the documented limits enforced
+    python3 -m pip install -e '.[bench]'                    # dlt, for baseline (b); the rest runs without
+    python3 bench/sync_bench.py --sizes 1000,10000          # tables on stdout, JSON in bench/results/
+    python3 bench/sync_bench.py --sizes 1000 --rate-limits  # with the documented rate limits enforced
 
-Per size (contacts per CRM; CorporateMerch gets a fifth; 50% overlap): the initial sync, then 1%
-of each system's contacts edited as a person would and a steady-state sync. For each: wall and CPU
-time per phase (pull, match, merge, plan, push, commit), peak memory of the process, API calls
-against the minimum possible, 429s. The baseline at steady state is the plain approach: pull every
-record of every system and compare each with its previous copy using deepdiff.
+Per size N: Apollo and LeadConnector hold N sample contacts each, CorporateMerch a fifth of N, half
+of the people in more than one system (``syncengine.sim.sampledata.generate``). Then, each with a
+fresh set of connectors on one state mirror:
 
-Each size runs in a fresh subprocess so its peak memory is its own.
+* initial  the first sync: a full pull of every system, links, creates and updates;
+* settle   a second sync, which re-reads the initial sync's own writes and should write nothing;
+* steady   1% of each system's contacts edited as a person would (``sampledata.edits``), one sync.
+
+Ten simulated minutes pass before the settle and steady syncs (the simulators' clocks and the
+engine's are moved together): more than the connectors' 5-minute overlap window, as between two
+scheduled runs, so the steady sync does not re-read the initial sync's writes.
+
+Figures, per run and per phase (pull, match, merge, plan, push, commit; the engine's own timers):
+
+* wall s, CPU s: elapsed and CPU time of the engine's process. The simulators run in another
+  process (``bench/simproc.py``), so CPU is the engine's own work and wall includes waiting for
+  the simulators' answers.
+* peak MB: the highest resident memory of the engine's process during the run or phase (Linux
+  resets the high-water mark at each phase; see ``benchlib.PeakMemory``). It includes the
+  interpreter and imports (``rss_at_start_mb`` in the JSON), and Python seldom gives memory back,
+  so a phase's peak is at least what the phases before it left. Each size runs in a fresh process.
+* API calls (min): requests the engine sent, retries included, against the fewest possible:
+  reading one page per page-size records (Apollo 100, LeadConnector 500, CorporateMerch 50) of
+  every record for a full pull, of the records people changed since the last run for an
+  incremental one (at least one page per system; CorporateMerch has no filter, so always all),
+  and one write per created or updated record (Apollo creates 100 per bulk call; a CorporateMerch
+  update is a read and a whole-record replace). Catalogue reads (lists, labels, fields, stages,
+  users), which every run makes, are counted apart in "catalogue".
+* 429s: answers "too many requests" the engine received.
+* written (create/update), not written: ops the push confirmed, and ops planned but not written
+  (refused before sending, e.g. a CorporateMerch create without street and postal code, or left
+  for a later run because a rate-limit budget was spent); the JSON counts them by message.
+* with ``--rate-limits`` (the simulators enforce the documented limits; the client keeps to them
+  itself): "floor s" is the time those limits alone impose on the calls the run made, per system
+  (``benchlib.limit_floor``), shown as max/sum: the largest system's floor (budgets are
+  independent, so no run could be faster) and their sum (about what an engine that works on one
+  system at a time can reach). "waited s": the time the client waited for its budget. Calls the
+  run did not make (a write left for later because its budget was spent) are not in the floor.
+  Without the flag, connectors are built with ``proactive_limits=False``, otherwise the client
+  would pace itself to budgets nobody enforces and the run would measure sleeping, not work.
+
+Baselines, side by side (ratio = baseline / engine, so 3.0x means the baseline costs 3 times as much):
+
+* (a) deepdiff: the plain approach at steady state: pull every record of every system and compare
+  each with its copy in the mirror with ``deepdiff``; against the engine's steady sync.
+* (b) dlt: dlt's REST API source loading every contact into SQLite (``bench/dlt_baseline.py``,
+  its own fresh process, before the initial sync so it reads the same records); against the
+  engine's full pull into its SQLite mirror (the pull phase of the initial sync). Left out with
+  ``--rate-limits`` (both would mostly measure waiting) or when dlt is not installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import math
-import resource
+import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import PAGE, PeakMemory, limit_floor  # noqa: E402
+from simproc import SimProcess  # noqa: E402
+
+from syncengine.connectors.base import Connector  # noqa: E402
+from syncengine.sync import Engine, RunReport  # noqa: E402
+
 PHASES = ("resume", "pull", "match", "merge", "plan", "push", "commit")
-PAGE = {"apollo": 100, "leadconnector": 500, "corporatemerch": 50}
+SHOWN_PHASES = PHASES[1:]  # resume only acts after a crash; its figures stay in the JSON
+RUNS = ("initial", "settle", "steady")
+EDIT_SHARE = 0.01
+GAP_SECONDS = 600  # simulated time between runs: more than the connectors' 5-minute overlap
+PEAK = PeakMemory()
+
+Calls = dict[str, dict[str, int]]  # system -> endpoint -> requests
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# --------------------------------------------------------------------------- measuring the engine
 
 
-def minimum_calls(report: Any, sizes: dict[str, int]) -> int:
-    """Pages a full read needs plus one call per write (Apollo creates in bulk, 100 per call)."""
-    pages = sum(math.ceil(max(n, 1) / PAGE[s]) for s, n in sizes.items())
-    counts = report.plan.counts()
+def _calls(connectors: Mapping[str, Connector]) -> Calls:
+    return {s: dict(c.client.stats.calls) for s, c in connectors.items()}  # type: ignore[attr-defined]
+
+
+def _too_many(connectors: Mapping[str, Connector]) -> int:
+    stats = (c.client.stats for c in connectors.values())  # type: ignore[attr-defined]
+    return sum(st.outcomes.get("429", 0) for st in stats)
+
+
+def _minus(after: Calls, before: Calls) -> Calls:
+    out: Calls = {}
+    for system, endpoints in after.items():
+        old = before.get(system, {})
+        changed = {e: n - old.get(e, 0) for e, n in endpoints.items() if n != old.get(e, 0)}
+        if changed:
+            out[system] = changed
+    return out
+
+
+class _PhaseProbe:
+    """Wraps the engine's phase timer: peak memory, API calls and 429s between its edges."""
+
+    def __init__(self, timer: Any, engine: ProbedEngine, phase: str) -> None:
+        self.timer, self.engine, self.phase = timer, engine, phase
+
+    def __enter__(self) -> None:
+        self.calls, self.too_many = _calls(self.engine.connectors), _too_many(self.engine.connectors)
+        PEAK.start()
+        self.timer.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.__exit__(*exc)
+        figures = self.engine.probes.setdefault(self.phase, {"peak_rss_mb": 0.0, "calls": {}, "http_429": 0})
+        figures["peak_rss_mb"] = max(figures["peak_rss_mb"], PEAK.read())
+        figures["http_429"] += _too_many(self.engine.connectors) - self.too_many
+        for system, endpoints in _minus(_calls(self.engine.connectors), self.calls).items():
+            mine = figures["calls"].setdefault(system, {})
+            for endpoint, n in endpoints.items():
+                mine[endpoint] = mine.get(endpoint, 0) + n
+
+
+class ProbedEngine(Engine):
+    """The engine unchanged, with each phase's memory and calls taken where its timer starts and stops.
+
+    ``Engine._timed`` is the one place every phase passes through; wrapping it keeps the phases the
+    engine's own without touching syncengine.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.probes: dict[str, dict[str, Any]] = {}
+
+    def _timed(self, report: RunReport, phase: str) -> Any:
+        return _PhaseProbe(super()._timed(report, phase), self, phase)
+
+
+# --------------------------------------------------------------------------- the fewest calls
+
+
+def is_catalogue(endpoint: str) -> bool:
+    """Of the pull's calls: lists, labels, fields, stages, users (everything but contacts)."""
+    return "/contacts" not in endpoint
+
+
+def minimum_reads(records: Mapping[str, int], changed_by_people: Mapping[str, int] | None) -> int:
+    """Pages a pull needs: all records (``changed_by_people`` None: a full pull) or the changed ones."""
+    pages = 0
+    for system, n in records.items():
+        if changed_by_people is not None and system != "corporatemerch":  # CM: always a full scan
+            n = changed_by_people.get(system, 0)
+        pages += max(1, math.ceil(n / PAGE[system]))
+    return pages
+
+
+def written(report: RunReport) -> dict[str, dict[str, int]]:
+    """Ops the push confirmed, per system and kind (ops that failed before sending write nothing)."""
+    confirmed = report.push.confirmed if report.push is not None else set()
+    counts: dict[str, dict[str, int]] = {}
+    for planned in report.plan.ops:
+        if planned.op.op_id in confirmed:
+            kinds = counts.setdefault(planned.op.system, {})
+            kinds[planned.op.kind] = kinds.get(planned.op.kind, 0) + 1
+    return counts
+
+
+def minimum_writes(counts: Mapping[str, Mapping[str, int]]) -> int:
+    """One call per write; Apollo creates 100 per bulk call, a CorporateMerch update reads first."""
     writes = 0
     for system, kinds in counts.items():
         creates, updates = kinds.get("create", 0), kinds.get("update", 0)
         writes += math.ceil(creates / 100) if system == "apollo" else creates
-        writes += updates * (2 if system == "corporatemerch" else 1)  # CM: read, then replace whole
-    return pages + writes
+        writes += updates * (2 if system == "corporatemerch" else 1)
+    return writes
 
 
-def _phase_figures(report: Any) -> dict[str, Any]:
+# --------------------------------------------------------------------------- one run
+
+
+def errors(report: RunReport) -> dict[str, Any]:
+    """Why a run is not "succeeded": problems and failed writes, counted by message (ids left out)."""
+    systems = {p.op.op_id: p.op.system for p in report.plan.ops}
+    failed = report.push.failed.items() if report.push is not None else ()
+    pairs = [(p.system, p.message) for p in report.plan.problems]
+    pairs += [*report.pull_errors.items(), *((systems.get(op, "?"), e) for op, e in failed)]
+    counted: dict[str, int] = {}
+    for system, message in pairs:
+        message = message if message.startswith(system) else f"{system}: {message}"
+        key = re.sub(r"[^\s:]+@[^\s:]+|\b[0-9a-zA-Z]{16,}\b|\b\d+\b", "#", message)[:300]
+        counted[key] = counted.get(key, 0) + 1
+    return dict(sorted(counted.items(), key=lambda kv: -kv[1]))
+
+
+def fold_ids(calls: Mapping[str, int]) -> dict[str, int]:
+    """Endpoint names with record ids folded: the client's stats leave some ids in the path."""
+    out: dict[str, int] = {}
+    for endpoint, n in calls.items():
+        folded = re.sub(r"/contacts/(?!search\b|bulk_|update_)[^/{]+", "/contacts/{id}", endpoint)
+        out[folded] = out.get(folded, 0) + n
+    return out
+
+
+def run_figures(
+    engine: ProbedEngine, report: RunReport, wall: float, cpu: float, minimum: dict[str, int]
+) -> dict[str, Any]:
+    stats = {s: c.client.stats for s, c in engine.connectors.items()}  # type: ignore[attr-defined]
+    calls = {s: fold_ids(st.calls) for s, st in stats.items()}
+    phases = {}
+    for phase in PHASES:
+        probe = engine.probes.get(phase, {"peak_rss_mb": None, "calls": {}, "http_429": 0})
+        phase_calls = sum(n for endpoints in probe["calls"].values() for n in endpoints.values())
+        phases[phase] = {
+            "wall_s": round(report.timings.get(phase, 0.0), 3),
+            "cpu_s": round(report.cpu.get(phase, 0.0), 3),
+            "peak_rss_mb": probe["peak_rss_mb"],
+            "api_calls": phase_calls,
+            "api_calls_minimum": minimum.get(phase, 0),
+            "http_429": probe["http_429"],
+            "calls_by_endpoint": {s: fold_ids(c) for s, c in probe["calls"].items()},
+        }
+    floors = {s: limit_floor(c, s) for s, c in calls.items()}
     return {
-        "wall_s": {p: round(report.timings.get(p, 0.0), 3) for p in PHASES},
-        "cpu_s": {p: round(report.cpu.get(p, 0.0), 3) for p in PHASES},
-        "total_wall_s": round(sum(report.timings.values()), 3),
-        "ops": report.plan.counts(),
-        "conflicts": len(report.plan.conflicts),
         "status": report.status,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "peak_rss_mb": max((p["peak_rss_mb"] or 0.0) for p in phases.values()),
+        "pulled": report.pulled,
+        "ops": report.plan.counts(),
+        "written": written(report),
+        "failed": len(report.push.failed) if report.push is not None else 0,
+        "conflicts": len(report.plan.conflicts),
+        "api_calls": sum(sum(c.values()) for c in calls.values()),
+        "api_calls_minimum": sum(minimum.values()),
+        "catalogue_calls": sum(
+            n for c in phases["pull"]["calls_by_endpoint"].values() for e, n in c.items() if is_catalogue(e)
+        ),
+        "http_429": sum(p["http_429"] for p in phases.values()),
+        "calls_by_endpoint": calls,
+        "errors": errors(report),
+        "rate_limit_floor_s": max(floors.values(), default=0.0),
+        "rate_limit_floor_sum_s": sum(floors.values()),
+        "rate_limit_floor_by_system_s": floors,
+        "rate_limit_waited_s": round(sum(st.waited_seconds for st in stats.values()), 1),
+        "phases": phases,
     }
 
 
-def run_size(n: int, rate_limits: bool, seed: int) -> dict[str, Any]:
-    import httpx
-    from deepdiff import DeepDiff
+class Bench:
+    """One size: the simulators' process, the engine's state mirror, and how to build an engine."""
 
-    from syncengine.connectors.http import RetryPolicy
-    from syncengine.connectors.registry import build_connectors
-    from syncengine.connectors.settings import load_settings
-    from syncengine.mirror import Mirror
-    from syncengine.rules import load_rules
-    from syncengine.sim.runner import SimCluster
-    from syncengine.sim.sampledata import edits
-    from syncengine.sync import Engine
+    def __init__(self, sims: SimProcess, state_dir: Path, rate_limits: bool) -> None:
+        from syncengine.connectors.settings import load_settings
+        from syncengine.mirror import Mirror
+        from syncengine.rules import load_rules
 
-    result: dict[str, Any] = {"contacts_per_system": n, "rate_limits": rate_limits}
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        SimCluster(contacts=n, seed=seed, rate_limits=rate_limits, env={}) as cluster,
-    ):
-        sizes = {s: len(cluster[s].sim.contacts()) for s in cluster.systems}
-        result["records"] = sizes
-        mirror = Mirror.open(Path(tmp) / "bench.db")
+        self.sims = sims
+        self.rate_limits = rate_limits
+        self.settings = load_settings(sims.environment)
+        self.rules = load_rules()
+        self.mirror = Mirror.open(state_dir / "bench.db")
 
-        def engine() -> Engine:
-            settings = load_settings(cluster.environment())
-            return Engine(mirror, build_connectors(settings, retry=RetryPolicy(max_wait=600)), load_rules())
+    def now(self) -> datetime:
+        # The engine's clock moves with the simulators' (``SimProcess.advance``): its cursors are
+        # compared with the records' updated_at, which the simulators stamp.
+        return datetime.now(UTC) + timedelta(seconds=self.sims.offset)
 
-        def calls_429() -> int:
-            total = 0
-            for system in cluster.systems.values():
-                counters = httpx.get(system.admin_url + "/counters", timeout=10).json()
-                total += sum(v for k, v in counters["calls"].items() if "429" in str(k))
-            return total
+    def connectors(self) -> dict[str, Connector]:
+        from syncengine.connectors.registry import build_connectors
 
-        for phase in ("initial", "steady"):
-            if phase == "steady":
-                stored = {s: cluster[s].sim.contacts() for s in cluster.systems}
-                changes = edits(stored, 0.01, seed=seed + 1)
-                for system, items in changes.items():
-                    for edit in items:
-                        cluster[system].sim.ui_edit(edit.contact_id, edit.changes)
-                result["edits"] = {s: len(v) for s, v in changes.items()}
-            eng = engine()
-            started = time.perf_counter()
-            report = eng.run()
-            elapsed = time.perf_counter() - started
-            stats = {s: c.client.stats for s, c in eng.connectors.items()}
-            figures = _phase_figures(report)
-            figures["run_wall_s"] = round(elapsed, 3)
-            figures["api_calls"] = {s: st.total_calls for s, st in stats.items()}
-            figures["api_calls_total"] = sum(figures["api_calls"].values())
-            figures["api_calls_minimum"] = minimum_calls(report, sizes)
-            figures["rate_limit_waits_s"] = round(sum(st.waited_seconds for st in stats.values()), 1)
-            figures["http_429"] = calls_429()
-            figures["peak_rss_mb"] = round(_peak_mb(), 1)
-            result[phase] = figures
-            for connector in eng.connectors.values():
-                connector.close()
+        # As `syncengine sync` builds them (default retry policy: a rate-limit wait longer than
+        # 120 s is not waited for, the write is left for a later run). Without enforced limits,
+        # the client's own pacing to the documented budgets would make the run measure sleeping.
+        return build_connectors(self.settings, proactive_limits=self.rate_limits)
 
-        # Baseline: pull every record of every system and compare each with its previous copy.
-        eng = engine()
-        started, cpu = time.perf_counter(), time.process_time()
-        previous = {s: {r.remote_id: dict(r.raw) for r in mirror_records(mirror, s)} for s in eng.connectors}
-        changed = 0
-        for system, connector in eng.connectors.items():
+    def sync(self, changed_by_people: dict[str, int] | None) -> dict[str, Any]:
+        """One measured run; ``changed_by_people`` None for the first (full) sync."""
+        records = self.sims.counts()
+        engine = ProbedEngine(self.mirror, self.connectors(), self.rules, now=self.now)
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = engine.run()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        minimum = {
+            "pull": minimum_reads(records, changed_by_people),
+            "push": minimum_writes(written(report)),
+        }
+        figures = run_figures(engine, report, wall, cpu, minimum)
+        figures["records_before"] = records
+        figures["changed_by_people"] = changed_by_people
+        for connector in engine.connectors.values():
+            connector.close()
+        return figures
+
+    def deepdiff_baseline(self) -> dict[str, Any]:
+        """Pull every record of every system; compare each with its copy in the mirror (deepdiff)."""
+        from deepdiff import DeepDiff
+
+        connectors = self.connectors()
+        PEAK.start()
+        wall, cpu = time.perf_counter(), time.process_time()
+        compared = changed = 0
+        for system, connector in connectors.items():
+            previous = {r.remote_id: dict(r.raw) for r in self.mirror.changed_records(system, 0)}
             connector.load_catalogue()
             for record in connector.pull(None, full=True):
-                old = previous[system].get(record.remote_id)
+                compared += 1
+                old = previous.get(record.remote_id)
                 if old is None or DeepDiff(old, dict(record.raw), ignore_order=True):
                     changed += 1
-        result["baseline_deepdiff"] = {
-            "wall_s": round(time.perf_counter() - started, 3),
+        figures = {
+            "wall_s": round(time.perf_counter() - wall, 3),
             "cpu_s": round(time.process_time() - cpu, 3),
-            "records_compared": sum(len(v) for v in previous.values()),
+            "peak_rss_mb": PEAK.read(),
+            "records_compared": compared,
             "changed_found": changed,
-            "api_calls": sum(c.client.stats.total_calls for c in eng.connectors.values()),
+            "api_calls": sum(sum(c.values()) for c in _calls(connectors).values()),
+            "http_429": _too_many(connectors),
         }
-        for connector in eng.connectors.values():
+        for connector in connectors.values():
             connector.close()
-        mirror.close()
+        return figures
+
+
+def dlt_baseline(sims: SimProcess, state_dir: Path) -> dict[str, Any]:
+    """``bench/dlt_baseline.py`` in a fresh process against the simulators; calls as they counted them."""
+    if importlib.util.find_spec("dlt") is None:
+        return {"skipped": "dlt is not installed (pip install -e '.[bench]')"}
+    env = {
+        **os.environ,
+        **sims.environment,
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        "RUNTIME__LOG_LEVEL": "ERROR",
+    }
+    before = sims.calls()
+    command = [sys.executable, str(ROOT / "bench" / "dlt_baseline.py"), "--db", str(state_dir / "dlt.db")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"skipped": f"dlt run failed: {done.stderr.strip().splitlines()[-1:]}"}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    after = sims.calls()
+    figures["api_calls"] = sum(after[s]["total"] - before[s]["total"] for s in after)
+    figures["http_429"] = sum(after[s]["429"] - before[s]["429"] for s in after)
+    return figures
+
+
+def run_size(n: int, rate_limits: bool, seed: int) -> dict[str, Any]:
+    result: dict[str, Any] = {"contacts_per_system": n, "rate_limits": rate_limits, "edit_share": EDIT_SHARE}
+    with SimProcess(n, seed=seed, rate_limits=rate_limits) as sims, tempfile.TemporaryDirectory() as tmp:
+        result["records"] = sims.initial_counts
+        result["rss_at_start_mb"] = PEAK.read()
+        if rate_limits:
+            result["baseline_dlt"] = {"skipped": "left out with --rate-limits: it compares local pull cost"}
+        else:  # first, so that it reads the very records the initial sync's full pull reads
+            result["baseline_dlt"] = dlt_baseline(sims, Path(tmp))
+        bench = Bench(sims, Path(tmp), rate_limits)
+        _log(f"{n:,}: initial sync")
+        result["initial"] = bench.sync(None)
+        sims.advance(GAP_SECONDS)
+        _log(f"{n:,}: settle sync")
+        result["settle"] = bench.sync({})
+        sims.advance(GAP_SECONDS)
+        result["edited"] = sims.edit(EDIT_SHARE, seed + 1)
+        _log(f"{n:,}: steady sync after {result['edited']} edits")
+        result["steady"] = bench.sync(result["edited"])
+        sims.advance(GAP_SECONDS)
+        _log(f"{n:,}: deepdiff baseline")
+        result["baseline_deepdiff"] = bench.deepdiff_baseline()
+        result["mirror_mb"] = round(sum(f.stat().st_size for f in Path(tmp).glob("bench.db*")) / 2**20, 1)
+        result["peak_rss_mb"] = round(PEAK.overall, 1)
+        bench.mirror.close()
     return result
 
 
-def mirror_records(mirror: Any, system: str) -> list[Any]:
-    return mirror.changed_records(system, 0)
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def table(results: list[dict[str, Any]]) -> str:
-    head = ("| contacts/system | phase | wall s | cpu s | pull | match | merge | plan | push | "
-            "API calls (min) | 429s | peak MB | baseline s |")  # fmt: skip
-    lines = [head, "|" + "---|" * 13]
-    for r in results:
-        for phase in ("initial", "steady"):
-            f = r[phase]
-            base = r["baseline_deepdiff"]["wall_s"] if phase == "steady" else ""
-            w = f["wall_s"]
-            cpu = sum(f["cpu_s"].values())
-            calls = f"{f['api_calls_total']:,} ({f['api_calls_minimum']:,})"
-            cells = [f"{r['contacts_per_system']:,}", phase, f["run_wall_s"], f"{cpu:.2f}"]
-            cells += [w[p] for p in ("pull", "match", "merge", "plan", "push")]
-            cells += [calls, f["http_429"], f["peak_rss_mb"], base]
-            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+# --------------------------------------------------------------------------- tables
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _ratio(baseline: float, engine: float) -> str:
+    return f"{baseline / engine:.1f}x" if engine else ""
+
+
+def runs_table(results: list[dict[str, Any]]) -> str:
+    limited = any(r["rate_limits"] for r in results)
+    head = ["contacts/system", "run", "wall s", "CPU s", "peak MB", "API calls (min)", "catalogue", "429s"]
+    head += ["floor s (max/sum)", "waited s"] if limited else []
+    head += ["written (create/update)", "not written"]
+    rows = []
+    for r in results:
+        for run in RUNS:
+            f = r[run]
+            creates = sum(k.get("create", 0) for k in f["written"].values())
+            updates = sum(k.get("update", 0) for k in f["written"].values())
+            row = [f"{r['contacts_per_system']:,}", run, f["wall_s"], f["cpu_s"], f["peak_rss_mb"]]
+            row += [f"{f['api_calls']:,} ({f['api_calls_minimum']:,})", f["catalogue_calls"], f["http_429"]]
+            floor = f"{f['rate_limit_floor_s']:g}/{f['rate_limit_floor_sum_s']:g}"
+            row += [floor, f["rate_limit_waited_s"]] if limited else []
+            rows.append([*row, f"{creates:,}/{updates:,}", f["failed"]])
+    return _table(head, rows)
+
+
+def phases_table(results: list[dict[str, Any]]) -> str:
+    head = ["contacts/system", "run", "phase", "wall s", "CPU s", "peak MB", "API calls (min)", "429s"]
+    rows = []
+    for r in results:
+        for run in ("initial", "steady"):
+            for phase in SHOWN_PHASES:
+                p = r[run]["phases"][phase]
+                calls = f"{p['api_calls']:,} ({p['api_calls_minimum']:,})"
+                rows.append([f"{r['contacts_per_system']:,}", run, phase, p["wall_s"], p["cpu_s"]])
+                rows[-1] += [p["peak_rss_mb"], calls, p["http_429"]]
+    return _table(head, rows)
+
+
+def baselines_table(results: list[dict[str, Any]]) -> str:
+    head = ["contacts/system", "comparison", "baseline wall s", "baseline CPU s", "baseline peak MB"]
+    head += ["baseline calls", "engine wall s", "engine CPU s", "engine peak MB", "engine calls"]
+    head += ["wall ratio", "CPU ratio"]
+    rows = []
+    for r in results:
+        steady, pull = r["steady"], r["initial"]["phases"]["pull"]
+        pairs = [("(a) deepdiff of a full pull vs steady sync", r["baseline_deepdiff"], steady)]
+        pairs.append(("(b) dlt rest_api to SQLite vs engine full pull", r["baseline_dlt"], pull))
+        for name, base, engine in pairs:
+            if "skipped" in base:
+                rows.append([f"{r['contacts_per_system']:,}", name, f"skipped: {base['skipped']}"])
+                continue
+            row = [f"{r['contacts_per_system']:,}", name, base["wall_s"], base["cpu_s"], base["peak_rss_mb"]]
+            row += [f"{base['api_calls']:,}", engine["wall_s"], engine["cpu_s"], engine["peak_rss_mb"]]
+            row += [f"{engine['api_calls']:,}"]
+            rows.append(
+                [*row, _ratio(base["wall_s"], engine["wall_s"]), _ratio(base["cpu_s"], engine["cpu_s"])]
+            )
+    return _table(head, rows)
+
+
+def notes(results: list[dict[str, Any]]) -> list[str]:
+    """What a reader of the tables should know: data that differ, runs that did not succeed."""
+    out = []
+    for r in results:
+        n = f"{r['contacts_per_system']:,}"
+        out.append(f"{n}: the engine's process held {r['rss_at_start_mb']} MB before the first sync")
+        for run in RUNS:
+            if r[run]["status"] != "succeeded":
+                why = "; ".join(
+                    f"{count}x {error[:140]}" for error, count in list(r[run]["errors"].items())[:2]
+                )
+                out.append(f"{n}: the {run} sync ended {r[run]['status']!r}: {why}")
+        dlt_mb = r["baseline_dlt"].get("db_mb")
+        dlt_size = f" (dlt's SQLite after its load: {dlt_mb} MB)" if dlt_mb is not None else ""
+        out.append(f"{n}: the engine's state database after all runs: {r['mirror_mb']} MB{dlt_size}")
+        dlt = r["baseline_dlt"].get("contacts")
+        if dlt and dlt != r["records"]:
+            out.append(f"{n}: dlt loaded {dlt} contacts where the systems hold {r['records']}")
+        if r["rate_limits"]:
+            floors = r["initial"]["rate_limit_floor_by_system_s"]
+            out.append(f"{n}: initial sync floor by system (s): {floors}")
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def code_state() -> dict[str, Any]:
+    """Which engine code was measured: the commit, and the files under syncengine/ changed since."""
+
+    def git(*args: str) -> str:
+        # --no-optional-locks: a read that never rewrites the index under someone else's feet.
+        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain", "syncengine").splitlines()]
+    # Tells two measurements of the same commit apart while someone is editing the engine.
+    digest = hashlib.sha1(git("diff", "HEAD", "--", "syncengine").encode())
+    for name in sorted(changed):
+        if (ROOT / name).is_file():
+            digest.update((ROOT / name).read_bytes())
+    return {
+        "commit": git("rev-parse", "HEAD").strip(),
+        "uncommitted_in_syncengine": changed,
+        "uncommitted_sha1": digest.hexdigest() if changed else None,
+        "at": datetime.now(UTC).isoformat(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--rate-limits", action="store_true")
+    parser.add_argument("--sizes", default="1000,10000", help="contacts per system, comma-separated")
+    parser.add_argument("--rate-limits", action="store_true", help="simulators enforce the documented limits")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a single size, in this process
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(run_size(args.one, args.rate_limits, args.seed)))
         return
+    sizes = [int(x) for x in args.sizes.split(",")]
+    code = code_state()  # before the runs: each size's process imports the engine as it is then
     results = []
-    for n in (int(x) for x in args.sizes.split(",")):
+    for n in sizes:
+        # A fresh process per size: its peak memory is that size's alone.
         command = [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)]
-        if args.rate_limits:
-            command.append("--rate-limits")
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        command += ["--rate-limits"] if args.rate_limits else []
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(f"{n:,} contacts per system done", file=sys.stderr)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    path = out / f"sync_bench{'_ratelimited' if args.rate_limits else ''}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(table(results))
-    print(f"\nJSON: {path.relative_to(ROOT)}")
+    name = "sync_bench_" + "-".join(str(n) for n in sizes) + ("_ratelimited" if args.rate_limits else "")
+    path = out / f"{name}.json"
+    after = code_state()
+    if {**after, "at": None} != {**code, "at": None}:
+        print(
+            "note: syncengine changed while the benchmark ran (see code_after in the JSON)", file=sys.stderr
+        )
+    path.write_text(json.dumps({"code": code, "code_after": after, "results": results}, indent=2))
+    print("Runs\n\n" + runs_table(results))
+    print("\nPhases\n\n" + phases_table(results))
+    print("\nBaselines\n\n" + baselines_table(results))
+    for note in notes(results):
+        print(f"\n- {note}", end="")
+    print(f"\n\nJSON: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
