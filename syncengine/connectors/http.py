@@ -168,7 +168,10 @@ def _status_class(status: int) -> str:
     return "429" if status == 429 else f"{status // 100}xx"
 
 
-_ID_SEGMENT = re.compile(r"^(?=.*\d)[^/]{6,}$")
+# An id: digits alone (CorporateMerch's are short), six or more characters with a digit, or a long
+# letters-and-digits token (LeadConnector's 20-character ids may hold no digit). Endpoint names
+# such as ``customFields`` or ``add_entity_ids_to_label_names`` are none of these.
+_ID_SEGMENT = re.compile(r"^(\d+|(?=.*\d)[^/]{6,}|[A-Za-z0-9]{16,})$")
 
 
 def endpoint_template(method: str, path: str) -> str:

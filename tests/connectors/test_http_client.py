@@ -126,6 +126,10 @@ def test_stats_are_a_snapshot(url: str) -> None:
         ("POST", "/contacts/search", "POST /contacts/search"),
         ("POST", "/contacts/bulk_create", "POST /contacts/bulk_create"),
         ("GET", "/contacts?page=2", "GET /contacts"),
+        ("GET", "/v2/contacts/123", "GET /v2/contacts/{id}"),
+        ("PUT", "/contacts/cCOwUxmGQAeHUdtTbaNB", "PUT /contacts/{id}"),
+        ("GET", "/locations/SimLocation000000001/customFields", "GET /locations/{id}/customFields"),
+        ("POST", "/labels/add_entity_ids_to_label_names", "POST /labels/add_entity_ids_to_label_names"),
     ],
 )
 def test_endpoint_template_folds_ids(method: str, path: str, template: str) -> None:
