@@ -173,8 +173,9 @@ def converge(
     read_timeout: float | None = None,
     pause: float = 0.0,
 ) -> list[RunReport]:
-    """Sync until a run settles: every system pulled, nothing written, and nothing failed except
-    records a system refuses every time (their errors name a field; a fault's do not).
+    """Sync until a run settles: every system pulled, nothing written, no op left in the outbox, and
+    nothing failed except records a system refuses every time (their errors name a field; a
+    fault's do not).
 
     A run that raises fails the test: under faults a system's part of a run may stop, not the run.
     ``pause`` seconds pass between runs, as a schedule spaces them.
@@ -184,9 +185,12 @@ def converge(
         report = world.sync(attempts=attempts, read_timeout=read_timeout)
         done.append(report)
         quiet = report.push is not None and not report.push.confirmed and not report.pull_errors
+        quiet = quiet and not world.mirror.pending()  # no create whose answer was lost still awaited
         if quiet and all(p.field for p in world.mirror.record_errors(run_id=report.run_id)):
             break
-        time.sleep(pause)
+        # A create whose answer was lost may still land for twice the read timeout: wait that out.
+        landing = 2 * read_timeout if read_timeout and world.mirror.pending() else 0.0
+        time.sleep(max(pause, landing))
     return done
 
 

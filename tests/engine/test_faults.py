@@ -59,10 +59,8 @@ def pause_for(faults: dict[str, Any]) -> float:
     """Seconds between faulted runs: a request the server holds past the client's read timeout is
     applied that much later, and runs are spaced longer than that (as ``run --every`` spaces them).
 
-    Back to back, a create the client gave up on can land after the next run's pull: that run
-    sees no record, plans the create again and CorporateMerch ends up holding the person twice
-    (a known gap: the engine looks an unknown-outcome create up once, right away, then relies on
-    the next pull; see the fault bench's duplicates figure).
+    A create the client gave up on may land after the next run has started: the engine keeps
+    looking for it, without creating it again, for twice the read timeout (test_lost_create.py).
     """
     if not faults.get("timeout_rate"):
         return 0.0
