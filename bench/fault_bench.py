@@ -58,23 +58,26 @@ from syncengine.sim.runner import SimCluster  # noqa: E402
 from syncengine.sim.sampledata import APOLLO_SINCE_FIELD, SYSTEMS  # noqa: E402
 from syncengine.sync import Engine, RunReport  # noqa: E402
 
+# A held request is applied 0.45 s after it arrived: past the client's 0.3 s read timeout (the
+# client gives up) and within twice that (how long the engine awaits a create whose answer was lost).
 FAULT_KINDS: dict[str, dict[str, Any]] = {
     "5xx": {"error_rate": 0.15, "seed": 3},
-    "timeouts": {"timeout_rate": 0.1, "timeout_seconds": 0.6, "seed": 4},
+    "timeouts": {"timeout_rate": 0.1, "timeout_seconds": 0.45, "seed": 4},
     "dropped": {"drop_rate": 0.1, "drop_after_rate": 0.1, "seed": 5},
     "429-burst": {"burst_429": 3},
     "mixed": {
-        "error_rate": 0.1, "timeout_rate": 0.05, "timeout_seconds": 0.6, "drop_rate": 0.05,
+        "error_rate": 0.1, "timeout_rate": 0.05, "timeout_seconds": 0.45, "drop_rate": 0.05,
         "drop_after_rate": 0.05, "burst_429": 5, "seed": 21,
     },
 }  # fmt: skip
 PHASES = ("initial", "steady")
+KILL_READ_TIMEOUT = 0.5  # seconds; the killed engine's client gives up on an answer after this
 
 # The engine in its own process for the kills: "push SYSTEM DONE TOTAL" per settled write, then
 # "done STATUS CONFIRMED FAILED".
 ENGINE_SCRIPT = """
 import sys
-from syncengine.connectors.http import RetryPolicy
+from syncengine.connectors.http import HttpOptions, RetryPolicy
 from syncengine.connectors.registry import build_connectors
 from syncengine.connectors.settings import load_settings
 from syncengine.mirror import Mirror
@@ -86,7 +89,11 @@ def progress(phase, system, done, total=None):
         print("push", system, done, total, flush=True)
 
 mirror = Mirror.open(sys.argv[1])
-connectors = build_connectors(load_settings(), retry=RetryPolicy.without_backoff(), proactive_limits=False)
+# A short read timeout: a create whose answer a kill cut off is awaited for twice that long.
+connectors = build_connectors(
+    load_settings(), retry=RetryPolicy.without_backoff(), proactive_limits=False,
+    http=HttpOptions(read_timeout=float(sys.argv[2])),
+)
 report = Engine(mirror, connectors, load_rules(), progress=progress).run()
 push = report.push
 print("done", report.status, len(push.confirmed) if push else 0, len(push.failed) if push else 0, flush=True)
@@ -141,8 +148,11 @@ class Bench:
         for made in range(1, runs + 1):
             report = self.sync(mirror, **client)
             quiet = report.push is not None and not report.push.confirmed and not report.pull_errors
+            quiet = quiet and not mirror.pending()  # no create whose answer was lost still awaited
             if quiet and all(p.field for p in mirror.record_errors(run_id=report.run_id)):
                 return made
+            if mirror.pending() and client.get("read_timeout"):
+                time.sleep(2 * client["read_timeout"])  # such a create may land until then
         return runs
 
     def holdings(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -284,7 +294,7 @@ def faults_scenario(bench: Bench, kind: str, phase: str) -> dict[str, Any]:
 
 def run_engine(bench: Bench, state: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", ENGINE_SCRIPT, str(state)],
+        [sys.executable, "-c", ENGINE_SCRIPT, str(state), str(KILL_READ_TIMEOUT)],
         env={**os.environ, **bench.cluster.environment()},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one pipe: a full stderr pipe nobody reads would block the engine
@@ -319,14 +329,21 @@ def kill_during_pushes(bench: Bench, state: Path, kills: int, rng: random.Random
 
 
 def finish(bench: Bench, state: Path) -> int:
-    """Restart the engine until a run writes nothing; returns the runs."""
+    """Restart the engine until a run writes nothing and leaves no op in the outbox; returns the
+    runs. Each waits out the time a create whose answer a kill cut off may still land."""
     for runs in range(1, 9):
+        time.sleep(2 * KILL_READ_TIMEOUT + 0.1)
         proc = run_engine(bench, state)
         out, _ = proc.communicate(timeout=600)
         if proc.returncode != 0:
             raise RuntimeError(f"the engine failed: {out[-2000:]}")
         summary = [line for line in out.splitlines() if line.startswith("done ")][-1]
-        if summary.split()[2] == "0":  # done STATUS CONFIRMED FAILED: nothing left to write
+        mirror = Mirror.open(state)
+        try:
+            pending = mirror.pending()
+        finally:
+            mirror.close()
+        if summary.split()[2] == "0" and not pending:  # done STATUS CONFIRMED FAILED
             return runs
     return 8
 

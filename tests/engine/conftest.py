@@ -134,8 +134,9 @@ CLEAR_FAULTS: dict[str, Any] = drive.NO_FAULTS
 # One steady rate per kind of fault, as the fault tests parametrise them.
 FAULT_KINDS: dict[str, dict[str, Any]] = {
     "5xx": {"error_rate": 0.15, "seed": 3},
-    # Held longer than FAULT_READ_TIMEOUT: the client gives up, the server still applies the request.
-    "timeouts": {"timeout_rate": 0.1, "timeout_seconds": 0.6, "seed": 4},
+    # Held past FAULT_READ_TIMEOUT (the client gives up) and within twice it (how long the engine
+    # awaits a create whose answer was lost): the server still applies the request.
+    "timeouts": {"timeout_rate": 0.1, "timeout_seconds": 0.45, "seed": 4},
     "dropped": {"drop_rate": 0.1, "drop_after_rate": 0.1, "seed": 5},
     "429-burst": {"burst_429": 3},
 }

@@ -46,7 +46,7 @@ ATTEMPTS_UNDER_FAULTS = 2  # one retry: enough faults get through to fail writes
 
 # Every kind at once, heavier, on more people: the soak (``--soak``).
 MIXED_FAULTS: dict[str, Any] = {
-    "error_rate": 0.1, "timeout_rate": 0.05, "timeout_seconds": 0.6, "drop_rate": 0.05,
+    "error_rate": 0.1, "timeout_rate": 0.05, "timeout_seconds": 0.45, "drop_rate": 0.05,
     "drop_after_rate": 0.05, "burst_429": 5, "seed": 21,
 }  # fmt: skip
 
