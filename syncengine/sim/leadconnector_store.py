@@ -131,14 +131,17 @@ class ContactStore:
         if not value:
             return None
         wanted = value.lower()
-        for record in sorted(self.contacts.values(), key=lambda r: (r["dateAdded"], r["id"])):
-            if record.get("deleted") or record["id"] == exclude:
-                continue
-            if kind == "phone" and record.get("phone") == value:
-                return record
-            if kind == "email" and wanted in _emails(record):
-                return record
-        return None
+
+        def holds(record: dict[str, Any]) -> bool:
+            if kind == "phone":
+                return record.get("phone") == value
+            return kind == "email" and wanted in _emails(record)
+
+        found = [
+            r for r in self.contacts.values() if not r.get("deleted") and r["id"] != exclude and holds(r)
+        ]
+        # The oldest of the matches: one pass, then a sort of the few that match, not of every contact.
+        return min(found, key=lambda r: (r["dateAdded"], r["id"])) if found else None
 
     def find_duplicate(
         self, changes: dict[str, Any], *, exclude: str | None = None
