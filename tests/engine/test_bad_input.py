@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SYSTEMS, World, emails, reset_simulators, seed_catalogues
+from engine_world import SYSTEMS, World, emails, reset_simulators, seed_catalogues
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 from strategies import raw_values

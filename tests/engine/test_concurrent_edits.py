@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import World
+from engine_world import World
 
 from syncengine.mirror import Mirror
 from syncengine.sync import Engine, RunReport

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from engine_world import (
     CLEAR_FAULTS,
     FAULT_KINDS,
     FAULT_READ_TIMEOUT,

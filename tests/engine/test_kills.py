@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import (
+from engine_world import (
     CLEAR_FAULTS,
     Snapshot,
     World,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import httpx
-from conftest import World
+from engine_world import World
 
 READ_TIMEOUT = 1.0  # the client gives up after this; a lost create may land for twice as long
 SERVER_DELAY = 2.0  # the server applies the create this long after it arrived

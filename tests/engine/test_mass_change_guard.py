@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import World
+from engine_world import World
 
 from syncengine.rules import Guard, Rules, RulesError, load_rules
 

@@ -3,7 +3,7 @@ again, whichever way its key is cased."""
 
 from __future__ import annotations
 
-from conftest import World
+from engine_world import World
 
 
 def test_a_record_added_later_links_to_the_synced_person_by_any_casing(world: World) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World
+from engine_world import World
 
 from syncengine import report as reports
 from syncengine.plan import who

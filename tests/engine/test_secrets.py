@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SECRET_VALUES, SYSTEMS, World, seed_sample, set_faults
+from engine_world import SECRET_VALUES, SYSTEMS, World, seed_sample, set_faults
 from starlette.types import Receive, Scope, Send
 
 from syncengine import report as reports

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import World
+from engine_world import World
 
 from syncengine.rules import load_rules
 

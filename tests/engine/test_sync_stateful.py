@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import World, seed_catalogues
+from engine_world import World, seed_catalogues
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
