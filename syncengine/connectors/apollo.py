@@ -65,7 +65,7 @@ from syncengine.connectors.errors import (
 )
 from syncengine.connectors.http import HttpClient
 from syncengine.connectors.settings import SystemSettings
-from syncengine.connectors.stale import MovedSincePull, refuse_if_moved, written_fields
+from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap
 
 SEARCH_ONLY_KEYS = ("account", "organization", "contact_job_change_event")
@@ -95,9 +95,7 @@ class ApolloConnector:
         self._known: dict[str, Mapping[str, Any]] = {}  # each record as last read, for describe()
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
         self._stale_labels: set[str] = set()  # list ids met that the catalogue lacked
-        # What the last pull saw, in Apollo's clock: writes check the records changed after it.
-        self._pull_started: datetime | None = None
-        self._pulled_newest: datetime | None = None
+        self._pull_mark = PullMark()  # writes check the records changed after the last pull
 
     def __repr__(self) -> str:
         return f"<ApolloConnector {self.settings.base_url}>"
@@ -142,13 +140,7 @@ class ApolloConnector:
     # ------------------------------------------------------------------ reads
 
     def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
-        self._pull_started, self._pulled_newest = datetime.now(UTC), None
-        for record in self._pull(since, full=full):
-            if record.updated_at is not None and (
-                self._pulled_newest is None or record.updated_at > self._pulled_newest
-            ):
-                self._pulled_newest = record.updated_at
-            yield record
+        yield from self._pull_mark.watch(self._pull(since, full=full))
 
     def _pull(self, since: datetime | None, *, full: bool) -> Iterator[RemoteRecord]:
         floor = None if full or since is None else since - self.options.overlap
@@ -218,7 +210,7 @@ class ApolloConnector:
         # Before each batch of updates, one search lists the records changed since the pull; with no
         # pull to start from, each record is read (stale.py).
         checked = [op for op in ops if checks_first(op)]
-        if self._pull_started is None:
+        if not self._pull_mark.pulled:
             reads = [HttpCall("GET", contact_path(op.remote_id or ""), op_ids=(op.op_id,)) for op in checked]
             return reads + calls
         listings = [
@@ -275,14 +267,10 @@ class ApolloConnector:
             return WriteResult(op.op_id, ok=False, error=exc)
 
     def _moved_since_pull(self) -> MovedSincePull:
-        floor = self._pulled_newest
-        if floor is None and self._pull_started is not None:
-            floor = self._pull_started - self.options.overlap  # nothing pulled: the local clock, less skew
-
         def changed(since: datetime) -> Iterator[RemoteRecord]:
             yield from self._walk().window({}, since, set())
 
-        return MovedSincePull(changed, self.get, floor, batch=RECHECK)
+        return MovedSincePull(changed, self.get, self._pull_mark.floor(self.options.overlap), batch=RECHECK)
 
     def _update(self, op: WriteOp, moved: MovedSincePull) -> WriteResult:
         if op.kind != "update":

@@ -56,7 +56,7 @@ from syncengine.connectors.leadconnector_writes import (
     with_deltas,
 )
 from syncengine.connectors.settings import SystemSettings
-from syncengine.connectors.stale import MovedSincePull, refuse_if_moved, written_fields
+from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.leadconnector import LeadConnectorCatalogue, LeadConnectorMap
 
 PAGE_SIZE = 500  # the documented maximum of ``pageLimit``
@@ -92,9 +92,7 @@ class LeadConnectorConnector:
         self.field_map = LeadConnectorMap(None, self.options)
         self.catalogue: LeadConnectorCatalogue | None = None
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
-        # What the last pull saw, in LeadConnector's clock: writes check the records changed after it.
-        self._pull_started: datetime | None = None
-        self._pulled_newest: datetime | None = None
+        self._pull_mark = PullMark()  # writes check the records changed after the last pull
 
     def __repr__(self) -> str:
         return f"<LeadConnectorConnector {self.settings.base_url} location {self.location_id}>"
@@ -134,14 +132,8 @@ class LeadConnectorConnector:
         return catalogue
 
     def pull(self, since: datetime | None, *, full: bool = False) -> Iterator[RemoteRecord]:
-        self._pull_started, self._pulled_newest = datetime.now(UTC), None
         floor = None if full or since is None else since - self.options.overlap
-        for record in self._changed_since(floor):
-            if record.updated_at is not None and (
-                self._pulled_newest is None or record.updated_at > self._pulled_newest
-            ):
-                self._pulled_newest = record.updated_at
-            yield record
+        yield from self._pull_mark.watch(self._changed_since(floor))
 
     def _changed_since(self, floor: datetime | None) -> Iterator[RemoteRecord]:
         """Every record updated at or after ``floor`` (all of them without one), oldest first."""
@@ -241,7 +233,7 @@ class LeadConnectorConnector:
             calls.extend(planned)
         # Before each batch of updates, one search lists the records changed since the pull; with no
         # pull to start from, each record is read (stale.py).
-        if self._pull_started is None:
+        if not self._pull_mark.pulled:
             reads = [HttpCall("GET", contact_path(rid), op_ids=(oid,)) for oid, rid in checked]
             return reads + calls
         body = {"locationId": self.location_id, "pageLimit": PAGE_SIZE, "sort": [{"field": "dateUpdated",
@@ -279,9 +271,7 @@ class LeadConnectorConnector:
         return results
 
     def _moved_since_pull(self) -> MovedSincePull:
-        floor = self._pulled_newest
-        if floor is None and self._pull_started is not None:
-            floor = self._pull_started - self.options.overlap  # nothing pulled: the local clock, less skew
+        floor = self._pull_mark.floor(self.options.overlap)
         return MovedSincePull(self._changed_since, self.get, floor, batch=PAGE_SIZE)
 
     def _push_one(self, op: WriteOp, moved: MovedSincePull | None = None) -> WriteResult:
@@ -293,8 +283,9 @@ class LeadConnectorConnector:
             calls = plan_calls(op, self.field_map, self.location_id)
             if op.kind == "create":
                 return self._create(op, calls[0])
-            checked = moved is not None and self._checks_first(op, calls)
-            fresh = moved.latest(op.remote_id or "") if moved is not None and checked else None
+            fresh = None
+            if moved is not None and self._checks_first(op, calls):
+                fresh = moved.latest(op.remote_id or "")
             if fresh is not None:
                 # The PUT would write over a value a person saved since the pull (stale.py).
                 path = contact_path(op.remote_id or "")

@@ -18,8 +18,8 @@ connector's overlap window covers the pull, not this check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncengine.canonical import same
@@ -63,6 +63,34 @@ def refuse_if_moved(
             method=method,
             path=path,
         )
+
+
+class PullMark:
+    """What a connector's last pull saw: the newest update time among its records, in the CRM's own
+    clock, which is where the check before writes starts listing."""
+
+    def __init__(self) -> None:
+        self.started: datetime | None = None  # local clock, when the pull began
+        self.newest: datetime | None = None
+
+    @property
+    def pulled(self) -> bool:
+        return self.started is not None
+
+    def watch(self, records: Iterable[RemoteRecord]) -> Iterator[RemoteRecord]:
+        """``records`` as they are pulled, noting the newest update time."""
+        self.started, self.newest = datetime.now(UTC), None
+        for record in records:
+            if record.updated_at is not None and (self.newest is None or record.updated_at > self.newest):
+                self.newest = record.updated_at
+            yield record
+
+    def floor(self, overlap: timedelta) -> datetime | None:
+        """Where the listing of records changed since the pull starts; with nothing pulled, the local
+        clock at the pull less ``overlap`` (clock skew); None without a pull."""
+        if self.newest is not None:
+            return self.newest
+        return self.started - overlap if self.started is not None else None
 
 
 class MovedSincePull:

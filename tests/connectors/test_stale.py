@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from syncengine.connectors.base import RemoteRecord
-from syncengine.connectors.stale import MovedSincePull
+from syncengine.connectors.stale import MovedSincePull, PullMark
 
 PULLED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -64,3 +64,16 @@ def test_without_a_pull_to_start_from_each_record_is_read() -> None:
     moved.latest("b")
 
     assert system.reads == ["a", "b"] and system.listings == []
+
+
+def test_the_pull_mark_starts_the_listing_at_the_newest_time_pulled() -> None:
+    mark = PullMark()
+    assert mark.floor(timedelta(minutes=5)) is None and not mark.pulled
+
+    records = [RemoteRecord("apollo", f"r{i}", {}, PULLED + timedelta(seconds=i)) for i in (3, 9, 1)]
+    assert list(mark.watch(records)) == records
+
+    assert mark.pulled and mark.floor(timedelta(minutes=5)) == PULLED + timedelta(seconds=9)
+    list(mark.watch([]))  # a later pull that saw nothing: the local clock less the overlap
+    floor = mark.floor(timedelta(minutes=5))
+    assert floor is not None and mark.started is not None and floor == mark.started - timedelta(minutes=5)
