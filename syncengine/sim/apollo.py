@@ -104,14 +104,17 @@ class ApolloSim:
             record = self.store.live(contact_id)
             if record is None:
                 raise KeyError(contact_id)
-            edit_record(self.store, record, changes)
+            try:
+                edit_record(self.store, record, changes)
+            finally:
+                self.store.changed(record)  # a refused edit may have written some fields
             return copy.deepcopy(record)
 
     def ui_delete(self, contact_id: str) -> None:
         with self.state.lock:
             if self.store.live(contact_id) is None:
                 raise KeyError(contact_id)
-            self.store.deleted[contact_id] = self._now()
+            self.store.delete(contact_id, self._now())
 
     def seed_labels(self, labels: list[Any]) -> list[dict[str, Any]]:
         """Create lists from names or ``{name, modality?, id?}``; existing names are kept."""
@@ -247,6 +250,7 @@ class ApolloSim:
             data = copy.deepcopy(data)
             self.store.contacts = {r["id"]: r for r in data.get("contacts", [])}
             self.store.deleted = dict(data.get("deleted", {}))
+            self.store.reindex()
             self.catalogues.load(data)
             self.jobs.items = list(data.get("jobs", []))
             self.ids.counter = int(data.get("id_counter", self.ids.counter))

@@ -60,10 +60,12 @@ def run_search(query: SearchQuery, store: ContactStore, *, page_cap: str) -> dic
     """The documented response envelope for one page; ``page_cap`` is ``clip`` or ``refuse``."""
     if query.page > MAX_PAGES and page_cap == "refuse":
         raise unprocessable(PAGE_TOO_HIGH)
-    matches = [r for r in store.live_records() if _matches(r, query)]
-    key = SORT_FIELDS[query.sort_by] if query.sort_by else "created_at"
-    order = (key, query.ascending if query.sort_by else False)
-    matches = store.search_order.get(order, matches, (key, "id"), lambda found: _sorted(found, query))
+    asked = (query.keywords, query.stage_ids, query.label_ids, query.sort_by, query.ascending)
+    matches = store.searches.get(
+        asked,
+        store.index.revision,
+        lambda: _sorted([r for r in store.live_records() if _matches(r, query)], query),
+    )
     total_pages = math.ceil(len(matches) / query.per_page)
     start = (query.page - 1) * query.per_page
     page = [] if query.page > MAX_PAGES else matches[start : start + query.per_page]

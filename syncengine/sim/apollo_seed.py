@@ -50,6 +50,7 @@ def seed_record(store: ContactStore, data: Any) -> dict[str, Any]:
     fields.pop("name", None)
     _write_read_fields(store, record, fields, where)
     store.contacts[contact_id] = record
+    store.changed(record)
     return record
 
 

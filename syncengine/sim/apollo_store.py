@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncengine.sim.apollo_catalogues import Catalogues
+from syncengine.sim.apollo_index import ContactIndex, emails_of
 from syncengine.sim.apollo_location import infer_location
 from syncengine.sim.apollo_shapes import (
     CONTACT_KEYS,
@@ -37,7 +38,7 @@ from syncengine.sim.apollo_values import (
     unprocessable,
     valid_email,
 )
-from syncengine.sim.core import OrderCache
+from syncengine.sim.core import SearchCache
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,29 @@ class ContactStore:
         self.now = now  # () -> ISO timestamp with ms and Z
         self.contacts: dict[str, dict[str, Any]] = {}
         self.deleted: dict[str, str] = {}
-        self.search_order = OrderCache()
+        self.index = ContactIndex()
+        self.searches = SearchCache()
 
     def clear(self) -> None:
         self.contacts.clear()
         self.deleted.clear()
+        self.index.clear()
+
+    def changed(self, record: dict[str, Any]) -> None:
+        """Every write to a stored contact ends here, so lookups and searches see it."""
+        contact_id = record["id"]
+        self.index.put(record, live=contact_id in self.contacts and contact_id not in self.deleted)
+
+    def reindex(self) -> None:
+        """After the contacts were replaced wholesale (a state file loaded)."""
+        self.index.clear()
+        for record in self.contacts.values():
+            self.changed(record)
+
+    def delete(self, contact_id: str, at: str) -> None:
+        self.deleted[contact_id] = at
+        if contact_id in self.contacts:
+            self.changed(self.contacts[contact_id])
 
     def live(self, contact_id: str) -> dict[str, Any] | None:
         if contact_id in self.deleted:
@@ -119,6 +138,7 @@ class ContactStore:
             record["owner_id"] = owner_id
         self._apply(record, changes, options, at)
         self.contacts[record["id"]] = record
+        self.changed(record)
         return record
 
     def update(self, record: dict[str, Any], changes: dict[str, Any], options: WriteOptions) -> bool:
@@ -128,6 +148,7 @@ class ContactStore:
         self._apply(record, changes, options, at)
         if record != before:
             record["updated_at"] = at
+            self.changed(record)
             return True
         return False
 
@@ -136,6 +157,7 @@ class ContactStore:
             return False
         record[key] = value
         record["updated_at"] = self.now()
+        self.changed(record)
         return True
 
     def blank(self, contact_id: str, at: str, source: str) -> dict[str, Any]:
@@ -298,38 +320,42 @@ class ContactStore:
 
     def find_match(self, body: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
         """The first contact matching ``body`` in Apollo's documented order, with the reason."""
-        records = self.live_records()
         if isinstance(body.get("id"), str) and self.live(body["id"]):
             return self.contacts[body["id"]], "id_match"
         crm = {k: body.get(k) for k in ("salesforce_lead_id", "salesforce_contact_id", "salesforce_id")}
         crm["hubspot_vid"] = body.get("hubspot_vid") or body.get("hubspot_id")
+        records = self.live_records() if any(isinstance(v, str) and v for v in crm.values()) else []
         for key, value in crm.items():
             if isinstance(value, str) and value:
                 for record in records:
                     if record.get(key) == value or value in (record.get("merged_crm_ids") or []):
                         return record, "crm_id_match"
         if isinstance(body.get("person_id"), str) and body["person_id"]:
-            for record in records:
+            for record in self.live_records():
                 if record["person_id"] == body["person_id"]:
                     return record, "person_id_match"
         email = body.get("email")
         if isinstance(email, str) and valid_email(email):
-            for record in records:
-                if email.strip().lower() in _emails_of(record):
-                    return record, "email_match"
-        return self._name_and_company_match(body, records)
+            for record in self._with_email(email):
+                return record, "email_match"
+        return self._name_and_company_match(body)
 
     def email_placeholder(self, email: Any) -> dict[str, Any] | None:
         """The live "email_import" placeholder contact with this email, if any."""
         if not isinstance(email, str) or not email.strip():
             return None
-        key = email.strip().lower()
-        for record in self.live_records():
-            if record["original_source"] == "email_import" and key in _emails_of(record):
+        for record in self._with_email(email):
+            if record["original_source"] == "email_import":
                 return record
         return None
 
-    def _name_and_company_match(self, body: dict[str, Any], records: list[dict[str, Any]]) -> Any:
+    def _with_email(self, email: str) -> list[dict[str, Any]]:
+        """Live contacts holding ``email`` (primary or additional), in the store's order."""
+        key = email.strip().lower()
+        found = (self.contacts[i] for i in self.index.with_email(key))
+        return [r for r in found if key in emails_of(r) and r["id"] not in self.deleted]
+
+    def _name_and_company_match(self, body: dict[str, Any]) -> Any:
         full = " ".join(
             p for p in (body.get("first_name"), body.get("last_name")) if isinstance(p, str) and p
         )
@@ -339,8 +365,8 @@ class ContactStore:
         company = dict(body)
         if email_domain(body.get("email")) in FREE_EMAIL_DOMAINS:
             company.pop("email")  # a free-mail domain says nothing about the employer
-        for record in records:
-            if (record["name"] or "").lower() != full:
+        for record in (self.contacts[i] for i in self.index.with_name(full)):
+            if (record["name"] or "").lower() != full or record["id"] in self.deleted:
                 continue
             same_name = (record["organization_name"] or "").lower() == str(
                 body.get("organization_name") or ""
@@ -354,7 +380,7 @@ class ContactStore:
     # ------------------------------------------------------------------ lists
 
     def label_count(self, label_id: str) -> int:
-        return sum(1 for r in self.live_records() if label_id in r["label_ids"])
+        return self.index.label_count(label_id)
 
     def label_short(self, label: dict[str, Any], *, book_of_business: bool = False) -> dict[str, Any]:
         shape = {
@@ -392,10 +418,3 @@ def set_typed_phone(numbers: list[dict[str, Any]], phone_type: str, raw: str | N
         existing.update(raw_number=raw, sanitized_number=sanitize_phone(raw))
     else:
         numbers.append(phone_entry(raw, phone_type, len(numbers)))
-
-
-def _emails_of(record: dict[str, Any]) -> set[str]:
-    emails = {e.get("email", "").lower() for e in record["contact_emails"] if isinstance(e, dict)}
-    if record["email"]:
-        emails.add(record["email"].lower())
-    return emails

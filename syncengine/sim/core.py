@@ -106,35 +106,33 @@ _HEX = "0123456789abcdef"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
-class OrderCache:
-    """The last sorted order of a search, reused while nothing it depends on has changed.
+class SearchCache:
+    """The last result of each search, reused while the store has not changed since.
 
-    Paging through 100,000 contacts asks for the same order hundreds of times, and sorting for each
-    page made the simulator, not the engine, the cost of a large run. The order depends on which
-    record objects are listed and on the values of the sort fields, so those are the fingerprint.
-    The cached list holds the records themselves: their current values are what a page shows, and
-    their ``id()`` cannot be reused by another object while the entry lives.
+    Paging through 100,000 contacts asks for the same filtered, sorted list hundreds of times;
+    filtering and sorting for each page made the simulator, not the engine, the cost of a large
+    run. A store counts its writes (its ``revision``), and a result holds only for the revision it
+    was built at. The result holds the records themselves: their current values are what a page
+    shows.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[Any, tuple[tuple[Any, ...], Any]] = {}
+        self._entries: dict[Any, tuple[int, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(
-        self,
-        name: Any,
-        records: list[dict[str, Any]],
-        fields: tuple[str, ...],
-        build: Callable[[list[dict[str, Any]]], Any],
-    ) -> Any:
-        fingerprint = tuple((id(r), *(r.get(f) for f in fields)) for r in records)
+    def get(self, name: Any, revision: int | None, build: Callable[[], Any]) -> Any:
+        """``build()``'s result for ``name`` at ``revision``; ``None`` means never reuse."""
+        if revision is None:
+            return build()
         with self._lock:
             entry = self._entries.get(name)
-        if entry is not None and entry[0] == fingerprint:
+        if entry is not None and entry[0] == revision:
             return entry[1]
-        result = build(records)
+        result = build()
         with self._lock:
-            self._entries[name] = (fingerprint, result)
+            if len(self._entries) > 32:  # one entry per distinct query; a few are in use at a time
+                self._entries.clear()
+            self._entries[name] = (revision, result)
         return result
 
 

@@ -393,7 +393,7 @@ class LeadConnectorSim:
         except PagingError as exc:
             raise VendorError(400, {"statusCode": 400, "message": str(exc), "error": "Bad Request"}) from exc
         self._own_location(request.location_id)
-        result = run_search(request, self.store.indexed(), self.store.search_order)
+        result = run_search(request, self.store)
         return JSONResponse({"contacts": result.contacts, "total": result.total, "traceId": self._trace_id()})
 
     def _list(self, call: Call) -> Response:

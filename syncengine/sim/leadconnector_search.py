@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.parser import isoparse
 
-from syncengine.sim.core import OrderCache
 from syncengine.sim.leadconnector_shapes import full_name, get_shape, search_shape, sort_value
 from syncengine.sim.leadconnector_values import ValidationError, normalize_phone
+
+if TYPE_CHECKING:
+    from syncengine.sim.leadconnector_store import ContactStore
 
 MAX_PAGE_LIMIT = 500
 MAX_PAGE_WINDOW = 10_000
@@ -53,6 +56,7 @@ class SearchRequest:
     search_after: tuple[Any, ...] | None
     match: Predicate
     sort: tuple[tuple[str, str], ...]
+    asked: str = ""  # filters and query as sent: which hits ``match`` selects
 
 
 @dataclass(frozen=True)
@@ -104,28 +108,26 @@ def parse_search(body: Any) -> SearchRequest:
         search_after=after,
         match=lambda record: all(p(record) for p in predicates),
         sort=sort,
+        asked=json.dumps([body.get("filters", []), query], sort_keys=True, default=str),
     )
 
 
-def run_search(
-    request: SearchRequest, records: list[dict[str, Any]], order: OrderCache | None = None
-) -> SearchResult:
-    """The page of ``records`` (stored contacts, as the index sees them) the request asks for."""
-    hits = [r for r in records if request.match(r)]
+def run_search(request: SearchRequest, store: ContactStore) -> SearchResult:
+    """The page of the stored contacts, as the lagging index sees them, the request asks for."""
 
-    def build(found: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
-        keyed = sorted(((_sort_key(r, request.sort), r) for r in found), key=lambda kr: kr[0])
+    def build() -> tuple[list[Any], list[Any]]:
+        hits = (r for r in store.indexed() if request.match(r))
+        keyed = sorted(((_sort_key(r, request.sort), r) for r in hits), key=lambda kr: kr[0])
         return keyed, [k for k, _ in keyed]
 
-    fields = (*(f for f, _ in request.sort), "id")
-    keyed, keys = order.get(request.sort, hits, fields, build) if order is not None else build(hits)
+    keyed, keys = store.searches.get((request.asked, request.sort), store.search_revision(), build)
     if request.search_after is not None:
         start = bisect.bisect_right(keys, _cursor_key(request.search_after, request.sort))
     else:
         start = ((request.page or 1) - 1) * request.page_limit
     page = keyed[start : start + request.page_limit]
     contacts = [search_shape(r, [sort_value(r, f) for f, _ in request.sort] + [r["id"]]) for _, r in page]
-    return SearchResult(contacts=contacts, total=len(hits))
+    return SearchResult(contacts=contacts, total=len(keyed))
 
 
 def _is_int(value: Any) -> bool:

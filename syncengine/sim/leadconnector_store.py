@@ -10,7 +10,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from syncengine.sim.core import IdMaker, OrderCache, SimClock, iso_ms, parse_iso
+from syncengine.sim.core import IdMaker, SearchCache, SimClock, iso_ms, parse_iso
 from syncengine.sim.leadconnector_shapes import DERIVED_KEYS, get_shape
 from syncengine.sim.leadconnector_values import (
     CUSTOM_FIELD_TYPES,
@@ -80,10 +80,16 @@ class ContactStore:
     custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, list[tuple[float, dict[str, Any] | None]]] = field(default_factory=dict)
     ids_issued: int = 0
-    search_order: OrderCache = field(default_factory=OrderCache, repr=False, compare=False)
+    searches: SearchCache = field(default_factory=SearchCache, repr=False, compare=False)
+    # Counts writes, so a search reuses its result while nothing changed (``SearchCache``).
+    revision: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._ids = IdMaker(self.seed)
+        # (kind, value) -> ids of the contacts holding it, for the duplicate check every create and
+        # update makes; scanning every contact for it made a write cost grow with the location.
+        self._holders: dict[tuple[str, str], set[str]] = {}
+        self._held: dict[str, set[tuple[str, str]]] = {}
 
     # ------------------------------------------------------------------ ids, time, versions
 
@@ -98,7 +104,8 @@ class ContactStore:
         return iso_ms(self.clock.now())
 
     def _commit(self, record: dict[str, Any], at: float | None = None) -> None:
-        """Record the contact's new state for the lagging search index."""
+        """Record the contact's new state for the lagging search index and the duplicate lookup."""
+        self._relookup(record["id"], None if record.get("deleted") else record)
         now = self.clock.timestamp()
         snapshot = None if record.get("deleted") else copy.deepcopy(record)
         history = self.versions.setdefault(record["id"], [])
@@ -107,6 +114,23 @@ class ContactStore:
         cutoff = now - self.settings.search_lag_seconds
         while len(history) > 1 and history[1][0] <= cutoff:
             history.pop(0)  # an older version nobody can see any more
+
+    def _relookup(self, contact_id: str, record: dict[str, Any] | None) -> None:
+        self.revision += 1
+        for key in self._held.pop(contact_id, ()):
+            self._holders.get(key, set()).discard(contact_id)
+        if record is None:
+            return
+        keys = {("email", e) for e in _emails(record)}
+        if record.get("phone"):
+            keys.add(("phone", record["phone"]))
+        self._held[contact_id] = keys
+        for key in keys:
+            self._holders.setdefault(key, set()).add(contact_id)
+
+    def search_revision(self) -> int | None:
+        """The revision a search result holds for; None while search lags (it moves with the clock)."""
+        return None if self.settings.search_lag_seconds else self.revision
 
     def indexed(self) -> list[dict[str, Any]]:
         """Live contacts as search sees them: the state of ``search_lag_seconds`` ago."""
@@ -137,10 +161,9 @@ class ContactStore:
                 return record.get("phone") == value
             return kind == "email" and wanted in _emails(record)
 
-        found = [
-            r for r in self.contacts.values() if not r.get("deleted") and r["id"] != exclude and holds(r)
-        ]
-        # The oldest of the matches: one pass, then a sort of the few that match, not of every contact.
+        key = (kind, wanted if kind == "email" else value)
+        candidates = (self.contacts[i] for i in self._holders.get(key, ()))
+        found = [r for r in candidates if not r.get("deleted") and r["id"] != exclude and holds(r)]
         return min(found, key=lambda r: (r["dateAdded"], r["id"])) if found else None
 
     def find_duplicate(
@@ -322,6 +345,9 @@ class ContactStore:
         self.tags = {t["id"]: dict(t) for t in data.get("tags", [])}
         self.custom_fields = {f["id"]: dict(f) for f in data.get("customFields", [])}
         self.versions = {}
+        self._holders.clear()
+        self._held.clear()
+        self.revision += 1  # also when the loaded state holds no contacts
         for record in self.contacts.values():
             self._commit(record, at=parse_iso(record["dateUpdated"]).timestamp())
         self._ids.reseed(self.seed)
@@ -335,12 +361,16 @@ class ContactStore:
         for contact_id in contact_ids:
             self.contacts.pop(contact_id, None)
             self.versions.pop(contact_id, None)
+            self._relookup(contact_id, None)
 
     def clear(self) -> None:
         self.contacts.clear()
         self.tags.clear()
         self.custom_fields.clear()
         self.versions.clear()
+        self._holders.clear()
+        self._held.clear()
+        self.revision += 1
         self._ids.reseed(self.seed)
         self.ids_issued = 0
 
