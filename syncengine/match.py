@@ -87,6 +87,11 @@ def keys_of(values: Mapping[str, Any], kind: str) -> list[str]:
     return []
 
 
+def record_keys(values: Mapping[str, Any], kinds: Sequence[str]) -> set[str]:
+    """A record's match keys of every kind, as the mirror keeps them ("email:ada@example.com")."""
+    return {f"{kind}:{key}" for kind in kinds for key in keys_of(values, kind)}
+
+
 def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str, set[str]]:
     """Per base field, the values an entity must hold in it to share a key with one of ``records``
     (a superset: the match itself then compares whole keys)."""

@@ -22,7 +22,7 @@ from typing import Any
 from syncengine.canonical import FIELDS, Canonical, is_blank, same
 from syncengine.connectors.base import Connector, RemoteRecord
 from syncengine.connectors.errors import ConnectorError
-from syncengine.match import Candidate, EntityKeys, match, match_values
+from syncengine.match import Candidate, EntityKeys, match, match_values, record_keys
 from syncengine.merge import UNCHANGED, EntityMerge, Resolution, Side, merge_entity
 from syncengine.mirror import HistoryEntry, Mirror, RecordProblem, StoredRecord
 from syncengine.plan import MatchOutcome, Note, Plan, PlannedConflict, create_ops, update_ops, who
@@ -100,6 +100,7 @@ class Engine:
         self.settling: list[tuple[str, str, list[str]]] = []  # edited too recently: entity, who, where
         self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
         self.waiting_creates: set[tuple[str | None, str]] = set()  # entity, system
+        self._match_keys_in_memory: dict[tuple[str, str], set[str]] = {}  # a preview of an older state
 
     # ------------------------------------------------------------------ the run
 
@@ -113,7 +114,7 @@ class Engine:
         report = RunReport(run_id, dry_run, Plan())
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], set()
         self.allow_mass_change = allow_mass_change
-        self.settling = []
+        self.settling, self._match_keys_in_memory = [], {}
         started = self.now()
         retry: list[str] = []
         try:
@@ -346,7 +347,17 @@ class Engine:
         for entity_id, system, remote_id in matched:
             links.setdefault(entity_id, {})[system] = remote_id
             touched.add(entity_id)
-        return self._states(touched, links, values, active, problems, run_id)
+        states = self._states(touched, links, values, active, problems, run_id)
+        if not dry_run:
+            kinds = self.rules.match_keys
+            self.mirror.set_match_keys(
+                {
+                    (system, record.remote_id): record_keys(state.values[system], kinds)
+                    for state in states.values()
+                    for system, record in state.records.items()
+                }
+            )
+        return states
 
     def _match(
         self,
@@ -360,11 +371,20 @@ class Engine:
         if not unlinked:
             return []
         candidates = [Candidate(r.system, r.remote_id, values[(r.system, r.remote_id)]) for r in unlinked]
-        # Only entities sharing a value with some candidate can match: read just their bases.
-        nearby = self.mirror.entities_with_values(match_values(candidates, self.rules.match_keys))
+        # Only entities sharing a value with some candidate can match: those whose base holds it,
+        # and those with a linked record that holds it (a field in conflict is not in the base).
+        kinds = self.rules.match_keys
+        nearby = self.mirror.entities_with_values(match_values(candidates, kinds))
+        wanted_keys = set().union(*(record_keys(c.values, kinds) for c in candidates))
+        nearby |= self._entities_holding(wanted_keys, dry_run)
         links = self.mirror.links_for(nearby)
         bases = self.mirror.get_base(sorted(e for e in nearby if e in links))
-        entities = [EntityKeys(e, frozenset(links[e]), [bases[e]]) for e in sorted(bases) if bases[e]]
+        held = self._linked_values(links)
+        entities = [
+            EntityKeys(e, frozenset(links[e]), [b for b in (bases[e], *held.get(e, [])) if b])
+            for e in sorted(bases)
+            if bases[e] or held.get(e)
+        ]
         result = match(entities, candidates, self.rules)
         wanted = [(link.entity_id, link.system, link.remote_id) for link in result.links]
         fresh = (
@@ -386,6 +406,64 @@ class Engine:
             linked_by=dict(Counter(link.key for link in result.links)),
         )
         return wanted
+
+    def _entities_holding(self, keys: set[str], dry_run: bool) -> set[str]:
+        """Entities with a linked record whose match keys include one of ``keys``."""
+        if not keys:
+            return set()
+        if not self.mirror.has_match_keys() and any(self.linked.values()):
+            self._fill_match_keys(dry_run)
+        if self._match_keys_in_memory:
+            found = {ref for ref, held in self._match_keys_in_memory.items() if held & keys}
+        else:
+            found = self.mirror.records_with_match_keys(keys)
+        by_system: dict[str, list[str]] = {}
+        for system, remote_id in found:
+            by_system.setdefault(system, []).append(remote_id)
+        return {e for s, ids in by_system.items() for e in self.mirror.entities_for(s, ids).values()}
+
+    def _fill_match_keys(self, dry_run: bool) -> None:
+        """A state from before records kept their match keys: read every linked record once."""
+        kinds = self.rules.match_keys
+        keys: dict[tuple[str, str], set[str]] = {}
+        for entity_links in self.mirror.all_links().values():
+            for system, remote_id in entity_links.items():
+                keys[(system, remote_id)] = set()
+        by_system: dict[str, list[str]] = {}
+        for system, remote_id in keys:
+            by_system.setdefault(system, []).append(remote_id)
+        for system, remote_ids in by_system.items():
+            connector = self.connectors.get(system)
+            if connector is None:
+                continue
+            for remote_id, record in self.mirror.get_records(system, remote_ids).items():
+                remote = RemoteRecord(system, remote_id, record.raw, record.remote_updated_at)
+                keys[(system, remote_id)] = record_keys(connector.to_canonical(remote).values, kinds)
+        if dry_run:
+            self._match_keys_in_memory = keys  # a preview writes nothing, not even this
+        else:
+            self.mirror.set_match_keys(keys)
+
+    def _linked_values(self, links: Mapping[str, Mapping[str, str]]) -> dict[str, list[dict[str, Any]]]:
+        """Per entity, the canonical values of its live linked records, as matching compares them."""
+        by_system: dict[str, list[str]] = {}
+        for entity_links in links.values():
+            for system, remote_id in entity_links.items():
+                by_system.setdefault(system, []).append(remote_id)
+        values: dict[tuple[str, str], dict[str, Any]] = {}
+        for system, remote_ids in by_system.items():
+            connector = self.connectors.get(system)
+            if connector is None:
+                continue
+            for remote_id, record in self.mirror.get_records(system, remote_ids).items():
+                if record.is_deleted:
+                    continue
+                remote = RemoteRecord(system, remote_id, record.raw, record.remote_updated_at)
+                values[(system, remote_id)] = dict(connector.to_canonical(remote).values)
+        return {
+            entity_id: [values[(s, r)] for s, r in entity_links.items() if (s, r) in values]
+            for entity_id, entity_links in links.items()
+        }
 
     def _states(
         self,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Connection,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -58,7 +59,20 @@ def _v1_to_v2(conn: Connection) -> None:
     ).create(conn)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2,)
+def _v2_to_v3(conn: Connection) -> None:
+    """Records keep their match keys; the engine fills them in as it reads the linked records."""
+    v3 = MetaData()
+    Table(
+        "match_keys",
+        v3,
+        Column("system", String, primary_key=True),
+        Column("remote_id", String, primary_key=True),
+        Column("key", String, primary_key=True),
+        Index("ix_match_keys_key", "key"),
+    ).create(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3)
 LATEST_VERSION = len(MIGRATIONS) + 1
 
 

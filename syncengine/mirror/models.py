@@ -188,6 +188,20 @@ class RecordErrorRow(SQLModel, table=True):
     at: datetime = _at()
 
 
+class MatchKeyRow(SQLModel, table=True):
+    """The match keys a stored record gave when last read ("email:ada@example.com"), so that a new
+    record is matched against what every linked record holds, not only against the agreed base:
+    while a field is in conflict the base lacks it, and a person found only there would be taken
+    for someone new and created again."""
+
+    __tablename__ = "match_keys"
+    __table_args__ = (Index("ix_match_keys_key", "key"),)
+
+    system: str = Field(primary_key=True)
+    remote_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+
+
 def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined, no-any-return]
 
@@ -203,8 +217,9 @@ conflicts = _table(ConflictRow)
 outbox = _table(OutboxRow)
 cursors = _table(CursorRow)
 record_errors = _table(RecordErrorRow)
+match_keys = _table(MatchKeyRow)
 
 ALL_TABLES: tuple[Table, ...] = (
     schema_version, runs, records, entities, links, base_values, history, conflicts, outbox,
-    cursors, record_errors,
+    cursors, record_errors, match_keys,
 )

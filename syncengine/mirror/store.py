@@ -25,6 +25,7 @@ from syncengine.mirror import (
     cursors,
     entities,
     history,
+    match_keys,
     migrations,
     outbox,
     record_errors,
@@ -291,6 +292,20 @@ class Mirror:
         """``{entity_id: {system: remote_id}}`` for every linked entity."""
         with self._read() as conn:
             return entities.all_links(conn)
+
+    def set_match_keys(self, keys: Mapping[tuple[str, str], Iterable[str]]) -> None:
+        """Replace the match keys of each ``(system, remote_id)`` (see ``match.record_keys``)."""
+        with self._write() as conn:
+            match_keys.set_match_keys(conn, keys)
+
+    def records_with_match_keys(self, keys: Collection[str]) -> set[tuple[str, str]]:
+        with self._read() as conn:
+            return match_keys.records_with_keys(conn, keys)
+
+    def has_match_keys(self) -> bool:
+        """False for a state written before records kept their match keys (or before any run)."""
+        with self._read() as conn:
+            return match_keys.has_match_keys(conn)
 
     # ------------------------------------------------------------------ base and history
 

@@ -295,8 +295,9 @@ def test_a_state_file_from_a_newer_syncengine_exits_4_and_is_not_changed(tmp_pat
 
 
 def downgrade_to_version_1(path: Path) -> None:
-    """Turn a state file back into the version 1 layout (what ``migrations._v1_to_v2`` adds, removed)."""
+    """Turn a state file back into the version 1 layout (what the migrations add, removed)."""
     with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE match_keys")
         conn.execute("DROP TABLE record_errors")
         conn.execute("DROP INDEX uq_outbox_idempotency_key")
         conn.execute("ALTER TABLE outbox DROP COLUMN idempotency_key")

@@ -288,7 +288,7 @@ def test_version_1_database_is_upgraded_in_place_keeping_every_row(mirror_target
     _create_v1(mirror_target)
 
     with Mirror.open(mirror_target) as mirror:
-        assert mirror.info().schema_version == LATEST_VERSION == 2
+        assert mirror.info().schema_version == LATEST_VERSION == 3
         record = mirror.get_record("apollo", "a1")
         assert (record.raw, record.entity_id, record.deleted_by) == (
             {"first_name": "Zoë", "id": "a1"},
@@ -317,6 +317,13 @@ def test_upgraded_database_has_the_new_features(mirror_target: str) -> None:
         assert [e.field for e in mirror.record_errors(run_id=run_id)] == ["email"]
         create = NewOp("apollo", "create", {"first_name": "Ada"}, "e1", idempotency_key="e1:apollo")
         assert mirror.enqueue(create, run_id=run_id) == mirror.enqueue(create, run_id=run_id)
+        assert not mirror.has_match_keys()
+        mirror.set_match_keys({("apollo", "a1"): ["email:ada@example.com", "phone:+15550100"]})
+        mirror.set_match_keys({("apollo", "a1"): ["email:ada@example.com"]})  # replaces, not adds
+        assert mirror.records_with_match_keys({"email:ada@example.com", "phone:+15550100"}) == {
+            ("apollo", "a1")
+        }
+        assert mirror.records_with_match_keys({"phone:+15550100"}) == set()
 
 
 def test_upgraded_schema_equals_a_new_one(new_target: Callable[[], str]) -> None:

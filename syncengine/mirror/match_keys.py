@@ -1,0 +1,42 @@
+"""Match keys of stored records: which linked records hold an email, a phone, a name and company."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+
+from sqlalchemy import Connection, delete, exists, insert, select
+
+from syncengine.mirror.models import match_keys
+from syncengine.mirror.sql import chunks
+
+
+def set_match_keys(conn: Connection, keys: Mapping[tuple[str, str], Iterable[str]]) -> None:
+    """Replace the keys of each given ``(system, remote_id)``."""
+    by_system: dict[str, list[str]] = {}
+    for system, remote_id in keys:
+        by_system.setdefault(system, []).append(remote_id)
+    for system, remote_ids in by_system.items():
+        for chunk in chunks(remote_ids):
+            conn.execute(
+                delete(match_keys).where(match_keys.c.system == system, match_keys.c.remote_id.in_(chunk))
+            )
+    rows = [
+        {"system": system, "remote_id": remote_id, "key": key}
+        for (system, remote_id), held in keys.items()
+        for key in sorted(set(held))
+    ]
+    for chunk in chunks(rows):
+        conn.execute(insert(match_keys), chunk)
+
+
+def records_with_keys(conn: Connection, keys: Collection[str]) -> set[tuple[str, str]]:
+    """``(system, remote_id)`` of the records holding one of ``keys``."""
+    found: set[tuple[str, str]] = set()
+    for chunk in chunks(sorted(keys)):
+        query = select(match_keys.c.system, match_keys.c.remote_id).where(match_keys.c.key.in_(chunk))
+        found.update((row.system, row.remote_id) for row in conn.execute(query))
+    return found
+
+
+def has_match_keys(conn: Connection) -> bool:
+    return bool(conn.scalar(select(exists().select_from(match_keys))))
