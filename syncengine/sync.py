@@ -374,12 +374,12 @@ class Engine:
         # Only entities sharing a value with some candidate can match: those whose base holds it,
         # and those with a linked record that holds it (a field in conflict is not in the base).
         kinds = self.rules.match_keys
-        nearby = self.mirror.entities_with_values(match_values(candidates, kinds))
         wanted_keys = set().union(*(record_keys(c.values, kinds) for c in candidates))
-        nearby |= self._entities_holding(wanted_keys, dry_run)
+        by_records = self._entities_holding(wanted_keys, dry_run)
+        nearby = self.mirror.entities_with_values(match_values(candidates, kinds)) | by_records
         links = self.mirror.links_for(nearby)
         bases = self.mirror.get_base(sorted(e for e in nearby if e in links))
-        held = self._linked_values(links)
+        held = self._linked_values({e: links[e] for e in by_records if e in links})
         entities = [
             EntityKeys(e, frozenset(links[e]), [b for b in (bases[e], *held.get(e, [])) if b])
             for e in sorted(bases)
