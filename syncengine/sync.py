@@ -417,28 +417,13 @@ class Engine:
             found = {ref for ref, held in self._match_keys_in_memory.items() if held & keys}
         else:
             found = self.mirror.records_with_match_keys(keys)
-        by_system: dict[str, list[str]] = {}
-        for system, remote_id in found:
-            by_system.setdefault(system, []).append(remote_id)
-        return {e for s, ids in by_system.items() for e in self.mirror.entities_for(s, ids).values()}
+        return {e for s, ids in _by_system(found).items() for e in self.mirror.entities_for(s, ids).values()}
 
     def _fill_match_keys(self, dry_run: bool) -> None:
         """A state from before records kept their match keys: read every linked record once."""
         kinds = self.rules.match_keys
-        keys: dict[tuple[str, str], set[str]] = {}
-        for entity_links in self.mirror.all_links().values():
-            for system, remote_id in entity_links.items():
-                keys[(system, remote_id)] = set()
-        by_system: dict[str, list[str]] = {}
-        for system, remote_id in keys:
-            by_system.setdefault(system, []).append(remote_id)
-        for system, remote_ids in by_system.items():
-            connector = self.connectors.get(system)
-            if connector is None:
-                continue
-            for remote_id, record in self.mirror.get_records(system, remote_ids).items():
-                remote = RemoteRecord(system, remote_id, record.raw, record.remote_updated_at)
-                keys[(system, remote_id)] = record_keys(connector.to_canonical(remote).values, kinds)
+        refs = [(s, r) for entity_links in self.mirror.all_links().values() for s, r in entity_links.items()]
+        keys = {ref: record_keys(values, kinds) for ref, values in self._record_values(refs).items()}
         if dry_run:
             self._match_keys_in_memory = keys  # a preview writes nothing, not even this
         else:
@@ -446,24 +431,26 @@ class Engine:
 
     def _linked_values(self, links: Mapping[str, Mapping[str, str]]) -> dict[str, list[dict[str, Any]]]:
         """Per entity, the canonical values of its live linked records, as matching compares them."""
-        by_system: dict[str, list[str]] = {}
-        for entity_links in links.values():
-            for system, remote_id in entity_links.items():
-                by_system.setdefault(system, []).append(remote_id)
-        values: dict[tuple[str, str], dict[str, Any]] = {}
-        for system, remote_ids in by_system.items():
-            connector = self.connectors.get(system)
-            if connector is None:
-                continue
-            for remote_id, record in self.mirror.get_records(system, remote_ids).items():
-                if record.is_deleted:
-                    continue
-                remote = RemoteRecord(system, remote_id, record.raw, record.remote_updated_at)
-                values[(system, remote_id)] = dict(connector.to_canonical(remote).values)
+        values = self._record_values(
+            [(s, r) for entity_links in links.values() for s, r in entity_links.items()]
+        )
         return {
             entity_id: [values[(s, r)] for s, r in entity_links.items() if (s, r) in values]
             for entity_id, entity_links in links.items()
         }
+
+    def _record_values(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Canonical values of the live stored records named ``(system, remote_id)``."""
+        values: dict[tuple[str, str], dict[str, Any]] = {}
+        for system, remote_ids in _by_system(refs).items():
+            connector = self.connectors.get(system)
+            if connector is None:
+                continue
+            for remote_id, record in self.mirror.get_records(system, remote_ids).items():
+                if not record.is_deleted:
+                    remote = RemoteRecord(system, remote_id, record.raw, record.remote_updated_at)
+                    values[(system, remote_id)] = dict(connector.to_canonical(remote).values)
+        return values
 
     def _states(
         self,
@@ -698,6 +685,13 @@ class Engine:
             self.mirror.resolve_conflict(
                 stored.id, decision.target, resolved_by=f"rule:{conflict.policy}", run_id=run_id
             )
+
+
+def _by_system(refs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for system, remote_id in refs:
+        grouped.setdefault(system, []).append(remote_id)
+    return grouped
 
 
 class _Timer:

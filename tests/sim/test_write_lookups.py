@@ -50,6 +50,12 @@ def leadconnector() -> Iterator[tuple[LeadConnectorSim, httpx.Client]]:
         yield sim, client
 
 
+def _fresh(client: httpx.Client) -> None:
+    """An empty simulator without rate limits (a reset restores them)."""
+    client.post("/__admin/reset").raise_for_status()
+    client.put("/__admin/ratelimits", json={"enabled": False}).raise_for_status()
+
+
 # --------------------------------------------------------------------------- Apollo
 
 
@@ -122,8 +128,7 @@ def test_apollo_dedupe_counts_and_search_follow_every_write(
     apollo: tuple[ApolloSim, httpx.Client], seed: int
 ) -> None:
     sim, client = apollo
-    client.post("/__admin/reset").raise_for_status()
-    client.put("/__admin/ratelimits", json={"enabled": False}).raise_for_status()
+    _fresh(client)
     rng, snapshots = random.Random(seed), [sim.export_state()]
     for _ in range(40):
         _apollo_step(rng, sim, client, snapshots)
@@ -134,8 +139,7 @@ def test_apollo_search_shows_a_write_made_between_two_identical_searches(
     apollo: tuple[ApolloSim, httpx.Client],
 ) -> None:
     sim, client = apollo
-    client.post("/__admin/reset").raise_for_status()
-    client.put("/__admin/ratelimits", json={"enabled": False}).raise_for_status()
+    _fresh(client)
     body = {"q_keywords": "Hopper", "per_page": 100}
     assert client.post("/api/v1/contacts/search", json=body).json()["contacts"] == []
     created = client.post("/api/v1/contacts", json={"first_name": "Grace", "last_name": "Hopper"}).json()[
@@ -192,8 +196,7 @@ def test_leadconnector_duplicate_check_and_search_follow_every_write(
     leadconnector: tuple[LeadConnectorSim, httpx.Client], seed: int
 ) -> None:
     sim, client = leadconnector
-    client.post("/__admin/reset").raise_for_status()
-    client.put("/__admin/ratelimits", json={"enabled": False}).raise_for_status()
+    _fresh(client)
     rng, snapshots = random.Random(seed), [sim.export_state()]
     for _ in range(40):
         _lc_step(rng, sim, client, snapshots)
