@@ -10,30 +10,38 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from syncengine import report as reports
-from syncengine.config import ConfigFileError
+from syncengine.config import ConfigFileError, environment
 from syncengine.connectors.errors import ConnectorError, StopSystemError
 from syncengine.connectors.http import RateLimitWait
+from syncengine.connectors.settings import load_settings
 from syncengine.mirror import MirrorError
+from syncengine.mirror.db import resolve as resolve_location
 from syncengine.plan import who
 from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
-from syncengine.sync import Engine, RunReport
+from syncengine.state_lock import StateBusyError, hold_state
+from syncengine.sync import Engine, RunFailedError, RunReport
 from syncengine.workspace import SIMULATOR_STATE, Workspace, open_workspace
 
-EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 StateOption = typer.Option(
     None, "--state", envvar="SYNCENGINE_STATE_DIR", help="State directory (default ./state)."
 )
 ConfigOption = typer.Option(None, "--config", help="Config file (default ./syncengine.toml when present).")
+WaitOption = typer.Option(
+    0.0, "--wait", min=0.0, metavar="SECONDS",
+    help="When another run holds the state, wait up to this long for it (default: exit 5 at once).",
+)  # fmt: skip
 
 out = Console()
 err = Console(stderr=True)
@@ -47,6 +55,12 @@ def _guard() -> Iterator[None]:
     except (ConfigFileError, RulesError) as exc:
         err.print(f"[red]configuration error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
+    except StateBusyError as exc:
+        err.print(f"[yellow]busy:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_BUSY) from exc
+    except RunFailedError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from exc
     except (StopSystemError, MirrorError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_FAILED) from exc
@@ -55,8 +69,20 @@ def _guard() -> Iterator[None]:
         raise typer.Exit(EXIT_FAILED) from exc
 
 
-def _workspace(state: Path | None, config: Path | None, *, simulate: bool = False) -> Workspace:
-    return open_workspace(state_dir=state, config_path=config, simulate_when_unconfigured=simulate)
+def _workspace(
+    state: Path | None,
+    config: Path | None,
+    *,
+    simulate: bool = False,
+    lock: bool = False,
+    wait: float = 0.0,
+    command: str = "",
+) -> Workspace:
+    """``lock``: the command writes the state or a CRM (see ``syncengine.state_lock``)."""
+    return open_workspace(
+        state_dir=state, config_path=config, simulate_when_unconfigured=simulate, lock=lock, wait=wait,
+        command=command,
+    )  # fmt: skip
 
 
 def _exit_code(report: RunReport) -> int:
@@ -126,6 +152,7 @@ def sync(
         help="Let through what the mass-change guard (rules: [guard]) holds back: values cleared in "
         "many contacts at once, or many records a full scan no longer sees.",
     ),
+    wait: float = WaitOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -134,7 +161,9 @@ def sync(
     With no credentials set, runs against the bundled simulators (sample data kept in the state
     directory), showing the preview first.
     """
-    with _guard(), _workspace(state, config, simulate=True) as ws:
+    # A preview writes nothing, so it never waits for the lock.
+    locked: dict[str, Any] = {"lock": not dry_run, "wait": wait, "command": "sync"}
+    with _guard(), _workspace(state, config, simulate=True, **locked) as ws:
         if ws.simulated and not as_json:
             out.print(
                 "[bold]No credentials set: syncing the bundled simulators[/] (sample data in the state dir)."
@@ -210,6 +239,7 @@ def resolve(
         None, "--value", help="Set this value (JSON for lists, e.g. '[\"a\"]')."
     ),
     field: str | None = typer.Option(None, "--field", help="Settle every open conflict on this field."),
+    wait: float = WaitOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -220,7 +250,7 @@ def resolve(
     if (conflict_id is None) == (field is None):
         err.print("give a conflict id or --field FIELD")
         raise typer.Exit(EXIT_USAGE)
-    with _guard(), _workspace(state, config) as ws:
+    with _guard(), _workspace(state, config, lock=True, wait=wait, command="resolve") as ws:
         chosen = (
             [ws.mirror.get_conflict(conflict_id)]
             if conflict_id is not None
@@ -372,6 +402,7 @@ def check(state: Path | None = StateOption, config: Path | None = ConfigOption) 
 
 def run(
     every: str = typer.Option("5m", "--every", help="Interval: 30s, 5m, 1h."),
+    wait: float = WaitOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -386,12 +417,23 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with _guard(), _workspace(state, config, simulate=True) as ws:
+    # In sandbox mode the simulators' data is part of the state: the lock is held throughout.
+    # Otherwise each cycle takes it, so `resolve` or a manual `sync` can run between cycles.
+    sandbox = not load_settings(environment(None)).configured
+    with _guard(), _workspace(state, config, simulate=True, lock=sandbox, wait=wait, command="run") as ws:
         if ws.simulated:
             out.print("[bold]No credentials set: syncing the bundled simulators[/] every cycle.")
+        location = resolve_location(ws.config.database, ws.config.state_dir)
 
         def cycle() -> None:
-            report, _ = _run_once(ws, dry_run=False, full=False)
+            try:
+                with ExitStack() as held:
+                    if not sandbox:
+                        held.enter_context(hold_state(location, wait=wait, command="run"))
+                    report, _ = _run_once(ws, dry_run=False, full=False)
+            except StateBusyError as exc:
+                err.print(f"[yellow]cycle skipped:[/] {escape(str(exc))}")
+                return
             out.print(f"run {report.run_id}: {report.status}, {sum(len(v) for v in [report.plan.ops])} ops, "
                       f"{report.open_conflicts} open conflicts")  # fmt: skip
 
@@ -401,17 +443,39 @@ def run(
 
 def undo(
     run_id: int = typer.Argument(..., help="The run to revert (see `syncengine status` or `history`)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written back; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the preview (and the result) as JSON."),
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Write back the values a run overwrote (where no one changed them since) and restore its base."""
-    from syncengine.undo import undo_run
+    """Write back the values a run overwrote, where no one changed them since.
 
-    with _guard(), _workspace(state, config) as ws:
-        outcome, notes, undo_id = undo_run(ws.mirror, ws.connectors(on_wait=_on_wait), run_id)
-    for note in notes:
-        out.print(f"[yellow]{note}[/]")
-    out.print(
-        f"run {undo_id} reverted run {run_id}: {len(outcome.confirmed)} writes, {len(outcome.failed)} failed"
-    )
-    raise typer.Exit(EXIT_ERRORS if outcome.failed else EXIT_OK)
+    Shows the preview first (each record and field: the value now, the value before the run, and
+    what is skipped and why), then writes. The agreed values keep theirs unless every system
+    agrees again, so the next sync carries the earlier values on instead of redoing the run. With
+    no credentials set, works on the bundled simulators, as `sync` does.
+    """
+    from syncengine.mirror import NotFoundError
+    from syncengine.undo import apply_undo, plan_undo
+    from syncengine.undo_report import print_result, print_undo, undo_dict
+
+    # It writes the state and the CRMs (in sandbox mode the simulators' data is part of the state);
+    # a preview writes nothing.
+    with _guard(), _workspace(state, config, simulate=True, lock=not dry_run, command="undo") as ws:
+        if ws.simulated and not as_json:
+            out.print("[bold]No credentials set: undoing in the bundled simulators[/].")
+        connectors = ws.connectors(on_wait=_on_wait)
+        try:
+            plan = plan_undo(ws.mirror, connectors, run_id)
+        except NotFoundError as exc:
+            err.print(f"unknown run {run_id}: see `syncengine status` for the runs ({exc})")
+            raise typer.Exit(EXIT_USAGE) from exc
+        if not as_json:
+            print_undo(out, plan, dry_run=dry_run)
+        result = None if dry_run else apply_undo(ws.mirror, connectors, plan)
+    if as_json:
+        print(reports.dumps(undo_dict(plan, result, dry_run=dry_run)))
+    elif result is not None:
+        print_result(out, plan, result)
+    unread = any(r.error for r in plan.records)  # not read, refused, or (written) failed
+    raise typer.Exit(EXIT_ERRORS if unread else EXIT_OK)

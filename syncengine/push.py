@@ -1,22 +1,22 @@
 """Push a plan through the outbox: every op is stored before it is sent and settled after.
 
-The outbox is what makes a crash harmless. When a run starts, ops an earlier run left unfinished
-are settled first (``resume``): a create that may have reached its system is looked up
-(``Connector.find_created``) and linked when found, so it is never sent twice; an unfinished
-update is dropped, because the base did not move for it and the merge plans it again from fresh
-data (resending an old value could overwrite a newer edit).
+The outbox is what makes a crash harmless. After a run's pull, ops an earlier run left unfinished
+are settled first (``resume``): a create that may have reached its system is looked for among the
+records just pulled and linked when found, so it is never sent twice; an unfinished update is
+dropped, because the base did not move for it and the merge plans it again from fresh data
+(resending an old value could overwrite a newer edit). Their entities stay owed (``owed`` table)
+until a commit settles them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncengine.connectors.base import Connector, RemoteRecord, WriteOp, WriteResult
 from syncengine.connectors.errors import (
-    ConnectorError,
     DuplicateRecordError,
     OutcomeUnknownError,
     RecordError,
@@ -24,7 +24,7 @@ from syncengine.connectors.errors import (
     StopSystemError,
     TransientError,
 )
-from syncengine.mirror import LinkConflictError, Mirror, NewOp, OutboxOp, RecordProblem
+from syncengine.mirror import LinkConflictError, Mirror, NewOp, OutboxOp, Owed, RecordProblem
 from syncengine.plan import PlannedOp
 
 ResultHook = Callable[[PlannedOp, WriteResult], None]
@@ -95,36 +95,42 @@ class Pusher:
 
     # ------------------------------------------------------------------ after a crash
 
-    def resume(self) -> dict[str, int]:
-        """Settle the ops an interrupted run left; returns counts by what happened to them."""
+    def resume(
+        self, active: Collection[str], find: Callable[[OutboxOp], RemoteRecord | None]
+    ) -> dict[str, int]:
+        """Settle the ops an interrupted run left; returns counts by what happened to them.
+
+        Runs after the pull: ``find`` looks for a create's record among the records just pulled
+        (``active`` are the systems whose pull completed), so recovery spends no call. Every entity
+        with an unfinished op stays owed until a commit settles it."""
         counts = {"recovered": 0, "not_found": 0, "dropped": 0, "waiting": 0}
+        owed: list[Owed] = []
         for stored in self.mirror.pending():
-            connector = self.connectors.get(stored.system)
-            if connector is None:
+            if stored.system not in self.connectors:
                 continue  # the system is not configured now; its ops wait for it
+            if stored.entity_id:
+                why = f"{stored.kind} interrupted in run {stored.run_id}"
+                owed.append(Owed(stored.entity_id, stored.system, "interrupted", why, self.run_id))
             if stored.kind != "create" or (stored.state == "pending" and stored.attempts == 0):
                 self.mirror.fail(
                     stored.op_id, "not sent before the run stopped; planned again from fresh data"
                 )
                 counts["dropped"] += 1
                 continue
-            op = op_from_outbox(stored)
-            try:
-                found = connector.find_created(op)
-            except StopSystemError:
-                raise
-            except ConnectorError:  # the lookup failed: it stays sent, and is looked up next run
-                counts["waiting"] += 1
+            if stored.system not in active:
+                counts["waiting"] += 1  # its system was not read this run: looked for next run
                 continue
-            if found is None and _sent_since(stored) < landing_window(connector):
+            found = find(stored)
+            if found is None and _sent_since(stored) < landing_window(self.connectors[stored.system]):
                 counts["waiting"] += 1  # it may still land: nothing is created again until then
                 continue
             if found is None:
                 self.mirror.fail(stored.op_id, "interrupted create not found in the system; planned again")
                 counts["not_found"] += 1
                 continue
-            self._settle_create(stored.op_id, op, found)
+            self._settle_create(stored.op_id, op_from_outbox(stored), found)
             counts["recovered"] += 1
+        self.mirror.owe(owed)
         return counts
 
     # ------------------------------------------------------------------ a run's push

@@ -24,12 +24,18 @@ from syncengine.connectors.base import Connector, RemoteRecord
 from syncengine.connectors.errors import ConnectorError
 from syncengine.match import Candidate, EntityKeys, match, match_values, record_keys
 from syncengine.merge import UNCHANGED, EntityMerge, Resolution, Side, merge_entity
-from syncengine.mirror import HistoryEntry, Mirror, RecordProblem, StoredRecord
+from syncengine.mirror import HistoryEntry, Mirror, MirrorError, Owed, RecordProblem, StoredRecord
 from syncengine.plan import MatchOutcome, Note, Plan, PlannedConflict, create_ops, update_ops, who
 from syncengine.push import Pusher, PushOutcome
 from syncengine.rules import Rules
 
 PULL_CHUNK = 1000
+
+
+class RunFailedError(Exception):
+    """A run failed for a reason that is not a system's or the state's (a defect): it is marked
+    failed, nothing owed is lost, and this is the one other error ``Engine.run`` raises."""
+
 Progress = Callable[..., None]  # (phase, system, count so far, total or None)
 
 
@@ -95,7 +101,7 @@ class Engine:
         self.invalid: dict[tuple[str, str], frozenset[str]] = {}
         self.deleted_notes: list[tuple[str, str, str]] = []
         # Entities a run could not settle because a system they live in did not answer its pull.
-        self.deferred: set[str] = set()
+        self.deferred: dict[str, str] = {}  # entity -> why it is looked at again next run
         self.allow_mass_change = False
         self.settling: list[tuple[str, str, list[str]]] = []  # edited too recently: entity, who, where
         self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
@@ -107,22 +113,29 @@ class Engine:
     def run(self, *, dry_run: bool = False, full: bool = False, allow_mass_change: bool = False) -> RunReport:
         """One cycle. ``allow_mass_change`` lets through what the mass-change guard (``rules.guard``)
         would stop: a full scan missing many records, or many contacts losing a value at once."""
+        if not dry_run:
+            # The caller holds the state lock, so a run still marked running died with its process.
+            self.mirror.interrupt_unfinished_runs()
         # Runs that failed or were killed since then are not a starting point: what they pulled is
-        # looked at again, and the entities they were to retry are still owed.
-        previous = self.mirror.last_run(status=("succeeded", "partial"), dry_run=False)
+        # looked at again (what they owe is in the owed table).
+        previous = self._previous_sync()
         run_id = 0 if dry_run else self.mirror.start_run().id
         report = RunReport(run_id, dry_run, Plan())
-        self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], set()
+        self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], {}
         self.allow_mass_change = allow_mass_change
-        self.settling, self._match_keys_in_memory = [], {}
+        self.settling, self._match_keys_in_memory, self.looked_at = [], {}, set()
+        self._unlinked_keys: dict[str, list[tuple[RemoteRecord, set[str]]]] = {}
         started = self.now()
-        retry: list[str] = []
         try:
-            if not dry_run:
-                with self._timed(report, "resume"):
-                    report.resumed = Pusher(self.mirror, self.connectors, run_id=run_id).resume()
             with self._timed(report, "pull"):
                 active = self._pull_all(run_id, report, full=full, dry_run=dry_run)
+            if not dry_run:
+                with self._timed(report, "resume"):
+                    # After the pull: a create whose answer was lost is looked for among the records
+                    # just pulled, which costs no call of the system's budget.
+                    report.resumed = Pusher(self.mirror, self.connectors, run_id=run_id).resume(
+                        active, self._find_pulled
+                    )
             # Custom-field targets are known once the catalogues are loaded (during the pull).
             self.holds = {s: c.fields for s, c in self.connectors.items()}
             with self._timed(report, "match"):
@@ -141,6 +154,13 @@ class Engine:
             if not dry_run:
                 with self._timed(report, "push"):
                     sent = [p for p in report.plan.ops if p.op.system not in held]
+                    # Owed until the commit settles them: a kill anywhere in the push leaves the
+                    # entities to the next run, including the systems not reached yet.
+                    self.mirror.owe(
+                        Owed(p.op.entity_id, p.op.system, "planned", f"{p.op.kind} planned in run {run_id}",
+                             run_id)
+                        for p in sent if p.op.entity_id
+                    )  # fmt: skip
                     report.push = Pusher(self.mirror, self.connectors, run_id=run_id).push(
                         sent, on_result=self._push_progress(sent)
                     )
@@ -148,7 +168,7 @@ class Engine:
                         if planned.op.system in held:
                             report.push.failed[planned.op.op_id] = held[planned.op.system]
                 with self._timed(report, "commit"):
-                    retry = self._commit(states, report, run_id)
+                    self._commit(states, report, run_id)
                     for system in active:
                         self.mirror.set_cursor(system, started, run_id=run_id)
             report.status = "partial" if report.errors else "succeeded"
@@ -156,18 +176,58 @@ class Engine:
             report.status = "failed"
             if not dry_run:
                 error = f"{type(exc).__name__}: {exc}"
-                counts = self._counts(report, [])
                 self.mirror.finish_run(
-                    run_id, "failed", counts=counts, timings=report.timings, errors=[error]
+                    run_id, "failed", counts=self._counts(report), timings=report.timings, errors=[error]
                 )
-            raise
+            if isinstance(exc, ConnectorError | MirrorError) or not isinstance(exc, Exception):
+                raise
+            # Anything else is a defect, but the run still ends as documented: owed work is kept
+            # (the owed table), the run is marked failed, and the caller gets one known error.
+            raise RunFailedError(f"run {run_id or '(preview)'} failed: {type(exc).__name__}: {exc}") from exc
         report.calls = {s: self._stats(c) for s, c in self.connectors.items()}
         if not dry_run:
             self.mirror.finish_run(
-                run_id, report.status, counts=self._counts(report, retry), timings=report.timings,
+                run_id, report.status, counts=self._counts(report), timings=report.timings,
                 errors=[f"{s}: {e}" for s, e in report.pull_errors.items()],
             )  # fmt: skip
         return report
+
+    def _previous_sync(self) -> Any:
+        """The last sync that finished (an undo run moves values, not the changes a sync reads)."""
+        for run in self.mirror.recent_runs(200):
+            if not run.dry_run and run.status in ("succeeded", "partial") and "undo_of" not in run.counts:
+                return run
+        return self.mirror.last_run(status=("succeeded", "partial"), dry_run=False)
+
+    def _find_pulled(self, stored: Any) -> RemoteRecord | None:
+        """The unlinked record just pulled into the mirror that a create whose answer was lost made:
+        the only one sharing the create's strongest match key (email, then phone, then name and
+        company). None when no record, or more than one, holds it."""
+        connector = self.connectors[stored.system]
+        kinds = self.rules.match_keys
+        values = (stored.payload or {}).get("values", {})
+        wanted = [record_keys(values, [kind]) for kind in kinds]
+        if not any(wanted):
+            return None
+        cache = self._unlinked_keys.get(stored.system)
+        if cache is None:
+            cache = []
+            for record in self.mirror.unlinked_records(stored.system):
+                if record.is_deleted:
+                    continue
+                remote = RemoteRecord(stored.system, record.remote_id, record.raw, record.remote_updated_at)
+                cache.append((remote, record_keys(connector.to_canonical(remote).values, kinds)))
+            self._unlinked_keys[stored.system] = cache
+        for keys in wanted:
+            if not keys:
+                continue
+            found = [remote for remote, held in cache if held & keys]
+            if len(found) == 1:
+                cache[:] = [(r, h) for r, h in cache if r.remote_id != found[0].remote_id]
+                return found[0]
+            if found:
+                return None  # several: matching decides, and reports an ambiguity
+        return None
 
     @staticmethod
     def _stats(connector: Connector) -> int:
@@ -177,7 +237,7 @@ class Engine:
     def _timed(self, report: RunReport, phase: str) -> _Timer:
         return _Timer(report, phase)
 
-    def _counts(self, report: RunReport, retry: list[str]) -> dict[str, Any]:
+    def _counts(self, report: RunReport) -> dict[str, Any]:
         push = report.push
         return {
             "pulled": report.pulled,
@@ -188,7 +248,7 @@ class Engine:
             "conflicts_open": report.open_conflicts,
             "conflicts_settled": len(report.plan.conflicts) - report.open_conflicts,
             "match_conflicts": len(report.plan.match.conflicts),
-            "retry_entities": retry,
+            "deferred": len(self.deferred),
         }
 
     # ------------------------------------------------------------------ pull
@@ -295,7 +355,7 @@ class Engine:
                 "`syncengine sync --allow-mass-change` if they are meant"
             )
             plan.problems.append(RecordProblem(system=system, message=held[system], run_id=run_id))
-            self.deferred.update(entities)
+            self.deferred.update(dict.fromkeys(entities, f"held by the mass-change guard ({system})"))
         return held
 
     # ------------------------------------------------------------------ match and load
@@ -337,8 +397,8 @@ class Engine:
                 )
         for key, record in unlinked.items():
             values[key] = self._canonical(record, problems, run_id)
-        if previous is not None:
-            touched.update(previous.counts.get("retry_entities", []))
+        # Whatever earlier runs owe, however they ended (killed, failed, undone, previews between).
+        touched.update(self.mirror.owed_entities())
         touched.update(c.entity_id for c in self.mirror.pending_resolutions())
         # Only the links of entities this run looks at are read, not the whole identity map.
         self.linked = Counter(self.mirror.link_counts())
@@ -347,6 +407,7 @@ class Engine:
         for entity_id, system, remote_id in matched:
             links.setdefault(entity_id, {})[system] = remote_id
             touched.add(entity_id)
+        self.looked_at = {e for e in touched if not e.startswith("new-")}
         states = self._states(touched, links, values, active, problems, run_id)
         if not dry_run:
             kinds = self.rules.match_keys
@@ -395,7 +456,12 @@ class Engine:
         for entity_id, members in zip(fresh, result.new_entities, strict=True):
             wanted.extend((entity_id, m.system, m.remote_id) for m in members)
         if not dry_run and wanted:
-            self.mirror.link_many(wanted, run_id=run_id)
+            with self.mirror.transaction():  # a link is owed its merge until a commit settles it
+                self.mirror.link_many(wanted, run_id=run_id)
+                self.mirror.owe(
+                    Owed(e, "", "linked", f"linked in run {run_id}, not merged yet", run_id)
+                    for e in {e for e, _, _ in wanted}
+                )
         alone = Counter(members[0].system for members in result.new_entities if len(members) == 1)
         report.plan.match = MatchOutcome(
             linked=len(result.links),
@@ -478,7 +544,7 @@ class Engine:
         for entity_id in touched:
             if waiting:
                 # Looked at again next run: a system whose pull failed may need to receive it.
-                self.deferred.add(entity_id)
+                self.deferred[entity_id] = f"waits for {', '.join(sorted(waiting))}, whose pull failed"
                 if waiting & set(links.get(entity_id, {})):
                     continue  # merging without a system that holds it could move the base past its value
             state = EntityState(entity_id, dict(links.get(entity_id, {})), {}, {}, bases.get(entity_id, {}))
@@ -496,7 +562,7 @@ class Engine:
             stamps = {s: r.remote_updated_at for s, r in state.records.items()}
             fresh = [s for s, at in stamps.items() if at is not None and at > resting_since]
             if settle and fresh:
-                self.deferred.add(entity_id)
+                self.deferred[entity_id] = f"edited in {', '.join(sorted(fresh))} moments ago (settle time)"
                 label = who(next(iter(state.values.values()), {}))
                 self.settling.append((entity_id, label, sorted(fresh)))
                 continue
@@ -565,7 +631,9 @@ class Engine:
                 if (state.entity_id, planned.op.system) not in self.waiting_creates:
                     plan.ops.append(planned)
                     continue
-                self.deferred.add(state.entity_id)  # looked at again next run
+                self.deferred[state.entity_id] = (
+                    f"create in {planned.op.system} held back: an earlier create's answer was lost"
+                )
                 text = (
                     f"not created in {planned.op.system} yet: an earlier create's answer was lost and it may "
                     "still land; it is looked for before anything is created again"
@@ -591,11 +659,16 @@ class Engine:
 
     # ------------------------------------------------------------------ commit
 
-    def _commit(self, states: Mapping[str, EntityState], report: RunReport, run_id: int) -> list[str]:
-        """Move the base for confirmed writes, record history and conflicts; returns entities to retry."""
+    def _commit(self, states: Mapping[str, EntityState], report: RunReport, run_id: int) -> None:
+        """Move the base for confirmed writes, record history and conflicts, and store what is
+        owed (failed writes, deferrals) in place of what this run looked at, in one transaction."""
         push = report.push
         assert push is not None
-        failed_entities = {p.op.entity_id for p in report.plan.ops if p.op.op_id in push.failed}
+        owed = [
+            Owed(p.op.entity_id, p.op.system, "failed", f"{p.op.kind} failed: {push.failed[p.op.op_id]}",
+                 run_id)
+            for p in report.plan.ops if p.op.op_id in push.failed and p.op.entity_id
+        ]  # fmt: skip
         ops_by_entity: dict[str, list[Any]] = {}
         for planned in report.plan.ops:
             ops_by_entity.setdefault(planned.op.entity_id or "", []).append(planned)
@@ -636,7 +709,8 @@ class Engine:
                 if own:
                     new_base.setdefault(entity_id, {}).update(own)
                 if again:
-                    failed_entities.add(entity_id)
+                    owed.append(Owed(entity_id, "", "read_back", "a system answered with a value of its own",
+                                     run_id))  # fmt: skip
             self.mirror.set_base_many(new_base, run_id=run_id)
             for conflict in self.mirror.pending_resolutions():
                 written = new_base.get(conflict.entity_id, {})
@@ -644,7 +718,15 @@ class Engine:
                     self.mirror.mark_resolution_applied(conflict.id, run_id=run_id)
             self.mirror.add_history(history)
             self.mirror.add_record_errors(report.plan.problems)
-        return sorted(e for e in failed_entities | self.deferred if e)
+            # Entities this run looked at are settled, except for what it leaves owed. Unfinished
+            # creates of a system keep their entity owed until they are found or given up.
+            self.mirror.settle_owed(self.looked_at | set(states))
+            owed.extend(Owed(e, "", "deferred", why, run_id) for e, why in self.deferred.items())
+            owed.extend(
+                Owed(op.entity_id, op.system, "unconfirmed_create", "a create whose answer was lost", run_id)
+                for op in self.mirror.pending() if op.kind == "create" and op.entity_id
+            )
+            self.mirror.owe(owed)
 
     def _read_back(
         self,

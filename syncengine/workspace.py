@@ -17,8 +17,10 @@ from syncengine.connectors.http import WaitCallback
 from syncengine.connectors.registry import build_connectors
 from syncengine.connectors.settings import Settings, load_settings
 from syncengine.mirror import Mirror
+from syncengine.mirror.db import resolve
 from syncengine.rules import Rules, load_rules
 from syncengine.sim.runner import SimCluster
+from syncengine.state_lock import hold_state
 
 SIMULATOR_CONTACTS = 200
 SIMULATOR_STATE = "simulators.json"
@@ -43,8 +45,9 @@ class Workspace:
         return {s: c for s, c in built.items() if s not in self.config.disabled}
 
     def close(self) -> None:
-        self._stack.close()
+        # The mirror closes before the lock is released, so the next holder sees every commit.
         self.mirror.close()
+        self._stack.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -59,25 +62,41 @@ def open_workspace(
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     simulate_when_unconfigured: bool = False,
+    lock: bool = False,
+    wait: float = 0.0,
+    command: str = "",
 ) -> Workspace:
     """Open the state and settings; with ``simulate_when_unconfigured`` and no credentials set,
-    start the bundled simulators and point the settings at them."""
+    start the bundled simulators and point the settings at them.
+
+    ``lock``: the command writes the state or a CRM, so it holds the state's exclusive lock until
+    the workspace closes (``StateBusyError`` after ``wait`` seconds). The lock is taken before the
+    bundled simulators load their data, which is part of the state in sandbox mode; a command
+    without the lock never saves the simulators' data back."""
     env = environment(env)
     config = load_config(config_path, state_dir=state_dir, env=env)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(env)
     stack = ExitStack()
-    simulated = False
-    if simulate_when_unconfigured and not settings.configured:
-        cluster = SimCluster(
-            contacts=SIMULATOR_CONTACTS,
-            state_file=config.state_dir / SIMULATOR_STATE,
-            rate_limits=False,
-            env={},
-        )
-        stack.enter_context(cluster)
-        settings = load_settings(cluster.environment())
-        simulated = True
-    rules = load_rules(config.rules_path)
-    mirror = Mirror.open(config.database, state_dir=config.state_dir)
+    try:
+        if lock:
+            location = resolve(config.database, config.state_dir)
+            stack.enter_context(hold_state(location, wait=wait, command=command))
+        simulated = False
+        if simulate_when_unconfigured and not settings.configured:
+            cluster = SimCluster(
+                contacts=SIMULATOR_CONTACTS,
+                state_file=config.state_dir / SIMULATOR_STATE,
+                rate_limits=False,
+                env={},
+                save_on_stop=lock,
+            )
+            stack.enter_context(cluster)
+            settings = load_settings(cluster.environment())
+            simulated = True
+        rules = load_rules(config.rules_path)
+        mirror = Mirror.open(config.database, state_dir=config.state_dir)
+    except BaseException:
+        stack.close()
+        raise
     return Workspace(config, settings, rules, mirror, simulated, stack)

@@ -8,8 +8,9 @@ the database exactly as it was. A database from a newer syncengine is refused, n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     Column,
@@ -72,7 +73,43 @@ def _v2_to_v3(conn: Connection) -> None:
     ).create(conn)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3)
+def _v3_to_v4(conn: Connection) -> None:
+    """Owed work is kept per entity in its own table, no longer in a run's counts
+    (``retry_entities``); the last finished run's list is carried over so nothing owed is lost."""
+    v4 = MetaData()
+    Table("runs", v4, Column("id", Integer, primary_key=True))  # for the foreign key only
+    owed = Table(
+        "owed",
+        v4,
+        Column("entity_id", String, primary_key=True),
+        Column("system", String, primary_key=True),
+        Column("reason", String, primary_key=True),
+        Column("detail", Text, nullable=False),
+        Column("run_id", Integer, ForeignKey("runs.id")),
+        Column("at", UTCDateTime, nullable=False),
+    )
+    owed.create(conn)
+    row = conn.execute(
+        text(
+            "SELECT id, counts FROM runs WHERE status IN ('succeeded', 'partial') "
+            "AND dry_run = :no ORDER BY id DESC LIMIT 1"
+        ),
+        {"no": False},
+    ).first()
+    if row is None:
+        return
+    counts = row.counts if isinstance(row.counts, dict) else json.loads(row.counts or "{}")
+    retry = sorted({str(e) for e in counts.get("retry_entities") or [] if e})
+    if retry:
+        at = datetime.now(UTC)
+        conn.execute(
+            insert(owed),
+            [{"entity_id": e, "system": "", "reason": "retry", "detail": "owed by an earlier run",
+              "run_id": row.id, "at": at} for e in retry],
+        )  # fmt: skip
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
 LATEST_VERSION = len(MIGRATIONS) + 1
 
 

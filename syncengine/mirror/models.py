@@ -41,7 +41,7 @@ class RunRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime = _at()
     finished_at: datetime | None = _at(nullable=True)
-    status: str  # running / succeeded / failed / partial
+    status: str  # running / succeeded / failed / partial / interrupted
     dry_run: bool = False
     counts: Any = _json()
     timings: Any = _json()
@@ -202,6 +202,21 @@ class MatchKeyRow(SQLModel, table=True):
     key: str = Field(primary_key=True)
 
 
+class OwedRow(SQLModel, table=True):
+    """Work a run owes an entity (a failed or interrupted write, a refused or unconfirmed create, a
+    deferral): stored with the event that causes it, so every later run picks the entity up
+    whatever happened in between. A run that settles the entity deletes its rows."""
+
+    __tablename__ = "owed"
+
+    entity_id: str = Field(primary_key=True)
+    system: str = Field(primary_key=True)  # "" when the work is not one system's
+    reason: str = Field(primary_key=True)  # failed / interrupted / deferred / planned / ...
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    run_id: int | None = Field(default=None, foreign_key="runs.id")
+    at: datetime = _at()
+
+
 def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined, no-any-return]
 
@@ -218,8 +233,9 @@ outbox = _table(OutboxRow)
 cursors = _table(CursorRow)
 record_errors = _table(RecordErrorRow)
 match_keys = _table(MatchKeyRow)
+owed = _table(OwedRow)
 
 ALL_TABLES: tuple[Table, ...] = (
     schema_version, runs, records, entities, links, base_values, history, conflicts, outbox,
-    cursors, record_errors, match_keys,
+    cursors, record_errors, match_keys, owed,
 )

@@ -14,6 +14,9 @@ from syncengine.mirror.models import runs
 from syncengine.mirror.values import Run, RunStatus
 
 _FINAL_STATUSES = frozenset(get_args(RunStatus)) - {"running"}
+INTERRUPTED_ERROR = (
+    "interrupted: the process stopped before the run finished (killed, or the machine went down)"
+)
 
 
 def _run(row: Row[Any]) -> Run:
@@ -99,3 +102,16 @@ def last_run(
 def recent_runs(conn: Connection, limit: int = 20) -> list[Run]:
     """The latest ``limit`` runs, newest first."""
     return [_run(row) for row in conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit))]
+
+
+def interrupt_unfinished(conn: Connection, *, now: datetime) -> list[int]:
+    """Mark runs still ``running`` as ``interrupted``; only the holder of the state lock may call
+    this, when no run of this state can be alive. Returns their ids."""
+    ids = list(conn.scalars(select(runs.c.id).where(runs.c.status == "running").order_by(runs.c.id)))
+    if ids:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id.in_(ids), runs.c.status == "running")
+            .values(status="interrupted", finished_at=now, errors=[INTERRUPTED_ERROR])
+        )
+    return ids

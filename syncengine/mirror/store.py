@@ -28,6 +28,7 @@ from syncengine.mirror import (
     match_keys,
     migrations,
     outbox,
+    owed,
     record_errors,
     records,
     runs,
@@ -51,6 +52,7 @@ from syncengine.mirror.values import (
     MirrorInfo,
     NewOp,
     OutboxOp,
+    Owed,
     PulledRecord,
     RecordProblem,
     Run,
@@ -419,6 +421,12 @@ class Mirror:
                 now=self._now(),
             )
 
+    def interrupt_unfinished_runs(self) -> list[int]:
+        """Mark runs left ``running`` by a process that died as ``interrupted`` (call it only while
+        holding the state lock); returns their ids."""
+        with self._write() as conn:
+            return runs.interrupt_unfinished(conn, now=self._now())
+
     def get_run(self, run_id: int) -> Run:
         with self._read() as conn:
             return runs.get_run(conn, run_id)
@@ -432,6 +440,28 @@ class Mirror:
     def recent_runs(self, limit: int = 20) -> list[Run]:
         with self._read() as conn:
             return runs.recent_runs(conn, limit)
+
+    # ------------------------------------------------------------------ owed work
+
+    def owe(self, items: Iterable[Owed]) -> None:
+        with self._write() as conn:
+            owed.owe(conn, items, now=self._now())
+
+    def settle_owed(self, entity_ids: Collection[str], *, reasons: Collection[str] | None = None) -> None:
+        with self._write() as conn:
+            owed.settle(conn, entity_ids, reasons=reasons)
+
+    def owed_entities(self) -> set[str]:
+        with self._read() as conn:
+            return owed.owed_entities(conn)
+
+    def owed(self, *, limit: int | None = None, offset: int = 0) -> list[Owed]:
+        with self._read() as conn:
+            return owed.list_owed(conn, limit=limit, offset=offset)
+
+    def owed_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return owed.count_owed(conn)
 
     # ------------------------------------------------------------------ outbox
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-RunStatus = Literal["running", "succeeded", "failed", "partial"]
+RunStatus = Literal["running", "succeeded", "failed", "partial", "interrupted"]
 OpState = Literal["pending", "sent", "confirmed", "failed"]
 ConflictStatus = Literal["open", "resolved"]
 
@@ -178,3 +178,16 @@ class MirrorInfo:
     location: str  # file path, or URL with the password hidden
     schema_version: int
     settings: Mapping[str, str] = field(default_factory=dict)  # e.g. SQLite pragmas in effect
+
+
+@dataclass(frozen=True)
+class Owed:
+    """Work a later run owes an entity: ``reason`` is its kind (failed, interrupted, deferred,
+    planned, ...), ``detail`` the words a person reads; ``system`` is "" when no one system's."""
+
+    entity_id: str
+    system: str
+    reason: str
+    detail: str
+    run_id: int | None = None
+    at: datetime | None = None

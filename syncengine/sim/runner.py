@@ -143,7 +143,8 @@ class SimCluster:
     ``credentials`` maps the engine's variable names to values; a variable not given there is
     read from ``env`` (default ``os.environ``) and falls back to the simulator's default.
     ``contacts`` sample contacts per system are generated on start unless ``state_file`` exists,
-    in which case its data is loaded instead; ``stop`` saves the data back to it.
+    in which case its data is loaded instead; ``stop`` saves the data back to it unless
+    ``save_on_stop`` is False (a reader of the data must not overwrite what a writer saved since).
     """
 
     def __init__(
@@ -158,6 +159,7 @@ class SimCluster:
         rate_limits: bool = True,
         state_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        save_on_stop: bool = True,
     ) -> None:
         unknown = sorted(set(systems) - set(SPECS))
         if unknown:
@@ -170,6 +172,7 @@ class SimCluster:
         self.seed = seed
         self.rate_limits = rate_limits
         self.state_file = Path(state_file) if state_file is not None else None
+        self.save_on_stop = save_on_stop
         self.loaded_state = False
         self.systems: dict[str, RunningSystem] = {}
         for name in (s for s in SPECS if s in systems):
@@ -203,7 +206,7 @@ class SimCluster:
         """Stop serving (requests in flight finish first), then save the state file if one is set."""
         running = any(s.server is not None for s in self.systems.values())
         self._stop_servers()
-        if running and self.state_file is not None:
+        if running and self.state_file is not None and self.save_on_stop:
             self.save(self.state_file)
 
     def __enter__(self) -> SimCluster:
@@ -230,8 +233,11 @@ class SimCluster:
         for name, system in self.systems.items():
             with system.sim.state.lock:
                 data["systems"][name] = system.sim.export_state()
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(data))
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        # Sample personal data: readable by its owner only, like the state database.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data))
         tmp.replace(target)
 
     def _load(self) -> bool:

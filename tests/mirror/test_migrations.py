@@ -162,7 +162,9 @@ def _schema_v1() -> MetaData:
     return v1
 
 
-def _create_v1(target: str, *, extra_ddl: str | None = None) -> None:
+def _create_v1(
+    target: str, *, extra_ddl: str | None = None, counts: dict[str, object] | None = None
+) -> None:
     """A version 1 database holding one of everything, as a v1 user's state file would."""
     v1 = _schema_v1()
     t = v1.tables
@@ -177,7 +179,7 @@ def _create_v1(target: str, *, extra_ddl: str | None = None) -> None:
                 "finished_at": AT,
                 "status": "succeeded",
                 "dry_run": False,
-                "counts": {"pulled": 1},
+                "counts": counts or {"pulled": 1},
                 "timings": {},
                 "errors": [],
             },
@@ -288,7 +290,7 @@ def test_version_1_database_is_upgraded_in_place_keeping_every_row(mirror_target
     _create_v1(mirror_target)
 
     with Mirror.open(mirror_target) as mirror:
-        assert mirror.info().schema_version == LATEST_VERSION == 3
+        assert mirror.info().schema_version == LATEST_VERSION == 4
         record = mirror.get_record("apollo", "a1")
         assert (record.raw, record.entity_id, record.deleted_by) == (
             {"first_name": "Zoë", "id": "a1"},
@@ -324,6 +326,17 @@ def test_upgraded_database_has_the_new_features(mirror_target: str) -> None:
             ("apollo", "a1")
         }
         assert mirror.records_with_match_keys({"phone:+15550100"}) == set()
+
+
+def test_entities_an_older_run_owed_are_still_owed_after_the_upgrade(mirror_target: str) -> None:
+    # Before version 4 owed work lived in the last run's counts; the upgrade must not drop it.
+    _create_v1(mirror_target, counts={"pulled": 1, "retry_entities": ["e1", "e2"]})
+
+    with Mirror.open(mirror_target) as mirror:
+        assert mirror.owed_entities() == {"e1", "e2"}
+        assert {(o.entity_id, o.reason) for o in mirror.owed()} == {("e1", "retry"), ("e2", "retry")}
+        mirror.settle_owed(["e1"])
+        assert mirror.owed_entities() == {"e2"}
 
 
 def test_upgraded_schema_equals_a_new_one(new_target: Callable[[], str]) -> None:

@@ -1,0 +1,60 @@
+"""Owed work: per entity (and system), what a later run must still do, and why.
+
+Rows are written in the transaction of the event that makes the work owed (ops planned for the
+push, a write that failed, a create whose answer was lost, a deferral) and deleted in the
+transaction of the commit that settles the entity, so neither a kill, a failed run, an undo nor a
+dry run can drop them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, select, tuple_
+
+from syncengine.mirror.models import owed
+from syncengine.mirror.sql import chunks
+from syncengine.mirror.values import Owed
+
+
+def owe(conn: Connection, items: Iterable[Owed], *, now: datetime) -> None:
+    """Store ``items``; an item already owed for the same entity, system and reason is replaced."""
+    rows = {(i.entity_id, i.system, i.reason): i for i in items if i.entity_id}
+    for chunk in chunks(list(rows)):
+        conn.execute(delete(owed).where(tuple_(owed.c.entity_id, owed.c.system, owed.c.reason).in_(chunk)))
+        conn.execute(
+            owed.insert(),
+            [
+                {"entity_id": e, "system": s, "reason": r, "detail": rows[(e, s, r)].detail,
+                 "run_id": rows[(e, s, r)].run_id, "at": now}
+                for e, s, r in chunk
+            ],
+        )  # fmt: skip
+
+
+def settle(conn: Connection, entity_ids: Collection[str], *, reasons: Collection[str] | None = None) -> None:
+    """Delete what was owed to ``entity_ids`` (only for ``reasons`` when given)."""
+    for chunk in chunks(sorted(entity_ids)):
+        query = delete(owed).where(owed.c.entity_id.in_(chunk))
+        if reasons is not None:
+            query = query.where(owed.c.reason.in_(list(reasons)))
+        conn.execute(query)
+
+
+def owed_entities(conn: Connection) -> set[str]:
+    return set(conn.scalars(select(owed.c.entity_id).distinct()))
+
+
+def list_owed(conn: Connection, *, limit: int | None = None, offset: int = 0) -> list[Owed]:
+    """Owed work, oldest first."""
+    query = select(owed).order_by(owed.c.at, owed.c.entity_id, owed.c.system, owed.c.reason).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [Owed(r.entity_id, r.system, r.reason, r.detail, r.run_id, r.at) for r in conn.execute(query)]
+
+
+def count_owed(conn: Connection) -> dict[str, int]:
+    """Owed entities per reason."""
+    query = select(owed.c.reason, func.count(owed.c.entity_id.distinct())).group_by(owed.c.reason)
+    return {reason: int(count) for reason, count in conn.execute(query)}
