@@ -9,14 +9,27 @@ a typed error from ``errors`` (after retries when the error is transient). Per c
 2. sends the request on a pooled keep-alive connection with the system's auth headers;
 3. feeds the response's rate-limit headers back to the limiter;
 4. reads the outcome: the connector's ``classify`` first, then the table in ``errors``;
-5. retries transient failures with exponential backoff and jitter (stamina). After a 429 the
-   limiter blocks the bucket for the server's ``Retry-After`` (at least
-   ``min_rate_limit_wait``, so ``Retry-After: 0`` never spins) and the next attempt waits there.
+5. retries what may pass, with stamina, in two kinds:
+
+   * a 429 is not a failure of the request but the server pacing us: the limiter blocks the
+     bucket for the server's ``Retry-After`` or announced reset (at least ``min_rate_limit_wait``,
+     so ``Retry-After: 0`` never spins) and the request is sent again once that wait is over.
+     These resends spend none of the attempts; what bounds them is time: the waits of a 429
+     storm (from a 429 until the system answers anything else) add up to at most ``max_wait``,
+     beyond which ``RateLimitedError`` carries ``retry_after`` and the run leaves the system's
+     work for later;
+   * other transient failures (5xx, 408, timeouts, dropped or refused connections) are retried
+     up to ``attempts`` times with a short exponential backoff and jitter, or after the server's
+     ``Retry-After`` when a 503 sends one.
 
 Requests that are not idempotent (POST by default; pass ``idempotent=True`` for searches) are
 resent only when the server certainly did not act: no connection, 408, 429 or 503. A timeout, a
 dropped connection or another 5xx raise ``OutcomeUnknownError``, since resending could create a
 second record.
+
+Retries are routine, so they are logged at DEBUG only (ours and stamina's ``retry_scheduled``
+event): at the default level nothing of them reaches the terminal, and waits reach the user
+through ``on_wait``.
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from typing import Any
 
 import httpx
 import stamina
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from syncengine.connectors.errors import (
     Classifier,
@@ -52,6 +66,22 @@ from syncengine.connectors.settings import SystemSettings
 from syncengine.redact import get_logger, install_log_filter, register_secret
 
 log = get_logger(__name__)
+_stamina_log = get_logger("stamina")
+
+
+def _log_retry(details: RetryDetails) -> None:
+    _stamina_log.debug(
+        "stamina.retry_scheduled: retry %d in %.2f s (%.2f s waited so far) after %s",
+        details.retry_num,
+        details.wait_for,
+        details.waited_so_far,
+        details.caused_by,
+    )
+
+
+# stamina's default hook logs every scheduled retry at WARNING, which logging's last-resort
+# handler prints on the terminal; here retries are routine, so that event goes to DEBUG.
+set_on_retry_hooks([_log_retry])
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -81,19 +111,24 @@ class HttpOptions:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry transient failures; every bound applies to one logical request.
+    """How hard to retry; every bound applies to one logical request.
 
-    ``attempts`` and ``timeout`` (seconds, waits included) cap the retries; backoff grows from
-    ``wait_initial`` by doubling up to ``wait_max``, plus up to ``wait_jitter`` of random jitter.
-    A server-requested or rate-limit wait longer than ``max_wait`` is not waited for: the error
-    is raised with ``retry_after`` so the run can move on.
+    Transient failures (5xx, timeouts, dropped connections): ``attempts`` and ``timeout``
+    (seconds, waits included) cap the retries; backoff grows from ``wait_initial`` by doubling
+    up to ``wait_max``, plus up to ``wait_jitter`` of random jitter.
+
+    Rate limits: a 429 is resent after the wait the server asks (at least
+    ``min_rate_limit_wait``) without spending an attempt. ``max_wait`` bounds the waiting: no
+    single wait longer than it is made, and the waits of a 429 storm (from a 429 until the
+    system answers anything else, across requests) add up to at most it. Past that the error is
+    raised with ``retry_after`` so the run can move on.
     """
 
     attempts: int = 5
     timeout: float = 300.0
-    wait_initial: float = 0.5
-    wait_max: float = 30.0
-    wait_jitter: float = 1.0
+    wait_initial: float = 0.1
+    wait_max: float = 5.0
+    wait_jitter: float = 0.2
     min_rate_limit_wait: float = 1.0
     max_wait: float = 120.0
 
@@ -180,6 +215,36 @@ def endpoint_template(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(segments)}"
 
 
+class _Storm:
+    """The rate-limit waits of a 429 storm: from a 429 until the system answers anything else."""
+
+    def __init__(self) -> None:
+        self.waited: float | None = None  # None: no storm
+        self._lock = threading.Lock()
+
+    def answered(self, rate_limited: bool) -> None:
+        with self._lock:
+            self.waited = (self.waited or 0.0) if rate_limited else None
+
+    def waiting(self, seconds: float) -> None:
+        with self._lock:
+            if self.waited is not None:
+                self.waited += seconds
+
+    def allowed(self, max_wait: float) -> float:
+        """The longest wait still allowed now."""
+        with self._lock:
+            return max_wait - (self.waited or 0.0)
+
+
+@dataclass
+class _Tries:
+    """One logical request's sends so far, and the error of the latest."""
+
+    sent: int = 0
+    last: ConnectorError | None = None
+
+
 @dataclass(frozen=True)
 class _Call:
     method: str
@@ -218,6 +283,7 @@ class HttpClient:
         register_secret(settings.secret.reveal())
         install_log_filter()
         self._stats = _StatsRecorder(settings.name)
+        self._storm = _Storm()
         self._http = httpx.Client(
             base_url=settings.base_url,
             headers={
@@ -315,8 +381,7 @@ class HttpClient:
 
     def _with_retries(self, call: _Call) -> httpx.Response:
         policy = self.retry
-        last: ConnectorError | None = None
-        attempts = 0
+        tries = _Tries()
         try:
             for attempt in stamina.retry_context(
                 on=self._retry_decision,
@@ -327,36 +392,55 @@ class HttpClient:
                 wait_jitter=policy.wait_jitter,
             ):
                 with attempt:
-                    attempts = attempt.num
-                    if last is not None:
+                    if attempt.num > 1:
                         self._stats.outcome("retries")
-                        log.warning("%s: retrying (attempt %d of %d)", last, attempts, policy.attempts)
-                    try:
-                        return self._send_once(call)
-                    except ConnectorError as exc:
-                        last = exc
-                        raise
+                        log.debug("%s: retrying (attempt %d of %d)", tries.last, attempt.num, policy.attempts)
+                    return self._send_paced(call, tries)
         except ConnectorError as exc:
-            exc.attempts = attempts
+            exc.attempts = max(tries.sent, 1)
             if isinstance(exc, TransientError) and not isinstance(exc, OutcomeUnknownError):
                 self._stats.outcome("gave up")
             raise
         raise AssertionError("unreachable: stamina ends with a return or an exception")
 
+    def _send_paced(self, call: _Call, tries: _Tries) -> httpx.Response:
+        """One attempt, sent again after each 429 once the server's wait is over (the limiter holds
+        the bucket, so stamina adds no backoff); bounded by ``max_wait``, not by attempts."""
+        for attempt in stamina.retry_context(
+            on=self._after_429, attempts=None, timeout=None, wait_initial=0, wait_max=0, wait_jitter=0
+        ):
+            with attempt:
+                if attempt.num > 1:
+                    self._stats.outcome("retries")
+                    log.debug("%s: retrying after the rate-limit wait", tries.last)
+                try:
+                    return self._send_once(call, tries)
+                except ConnectorError as exc:
+                    tries.last = exc
+                    raise
+        raise AssertionError("unreachable: stamina ends with a return or an exception")
+
     def _retry_decision(self, exc: Exception) -> bool | dt.timedelta:
-        """stamina's hook: retry transient errors; a server-requested wait overrides the backoff."""
+        """stamina's hook for transient failures; a server-requested wait overrides the backoff."""
         if not isinstance(exc, TransientError) or isinstance(exc, OutcomeUnknownError):
             return False
+        if isinstance(exc, RateLimitedError):
+            return False  # ``_send_paced`` waited for it as long as the policy allows
         if exc.retry_after is None:
             return True
         if exc.retry_after > self.retry.max_wait:
             return False
-        if isinstance(exc, RateLimitedError):
-            return dt.timedelta(0)  # the limiter holds the bucket; the next attempt waits there
         return dt.timedelta(seconds=exc.retry_after)
 
-    def _send_once(self, call: _Call) -> httpx.Response:
+    def _after_429(self, exc: Exception) -> bool:
+        """stamina's hook for 429s: resend when the server's wait fits in what the storm has left."""
+        if not isinstance(exc, RateLimitedError) or exc.status is None or exc.retry_after is None:
+            return False  # our own refusal to wait (no status: nothing was sent) is final
+        return exc.retry_after <= self._storm.allowed(self.retry.max_wait)
+
+    def _send_once(self, call: _Call, tries: _Tries) -> httpx.Response:
         self._wait_for_budget(call)
+        tries.sent += 1
         try:
             response = self._http.request(call.method, call.path, json=call.json, params=call.params)
         except httpx.TransportError as exc:
@@ -371,6 +455,7 @@ class HttpClient:
         if isinstance(verdict, Outcome):
             verdict = Verdict(verdict)
         outcome = verdict.outcome if verdict else outcome_for_status(response.status_code)
+        self._storm.answered(outcome is Outcome.RATE_LIMITED)
         if outcome is Outcome.OK:
             return response
         retry_after = None
@@ -396,9 +481,15 @@ class HttpClient:
 
     def _wait_for_budget(self, call: _Call) -> None:
         while (hold := self.limiter.acquire(call.bucket)) is not None:
-            if hold.seconds > self.retry.max_wait:
+            allowed = self._storm.allowed(self.retry.max_wait)
+            if hold.seconds > allowed:
+                detail = (
+                    f"rate-limit budget spent ({hold.reason}); next call possible in {hold.seconds:.0f} s"
+                )
+                if allowed < self.retry.max_wait:
+                    detail += f", after {self.retry.max_wait - allowed:.0f} s waited in this 429 storm"
                 raise RateLimitedError(
-                    f"rate-limit budget spent ({hold.reason}); next call possible in {hold.seconds:.0f} s",
+                    detail,
                     retry_after=hold.seconds,
                     system=self.system,
                     method=call.method,
@@ -409,6 +500,7 @@ class HttpClient:
     def _wait(self, bucket: str, hold: Hold) -> None:
         event = RateLimitWait(self.system, bucket, hold.seconds, hold.reason)
         self._stats.wait(hold.seconds)
+        self._storm.waiting(hold.seconds)
         log.info("%s", event)
         if self.on_wait is not None:
             self.on_wait(event)

@@ -231,6 +231,51 @@ def test_injected_429_burst_is_waited_out(url: str) -> None:
         assert client.stats.outcomes["429"] == 2
 
 
+def test_a_burst_of_40_429s_with_a_short_retry_after_is_waited_out(url: str) -> None:
+    # A 429 is the server pacing us, not a failure: it spends none of the 3 attempts.
+    backend.state.faults.configure(FaultConfig(burst_429=40, paths=["/burst"]))
+    with client_for(url, "corporatemerch") as client:
+        assert client.request("GET", "/burst").json() == {"ok": True}
+        assert slept(client) == [2.0] * 40
+        assert client.stats.outcomes["429"] == 40
+        assert client.stats.waited_seconds == 80.0
+        assert client.stats.outcomes.get("gave up") is None
+
+
+def test_a_429_storm_waits_at_most_max_wait_in_all_then_raises_with_retry_after(url: str) -> None:
+    backend.state.faults.configure(FaultConfig(burst_429=40, paths=["/burst"]))
+    with client_for(url, "corporatemerch", max_wait=9) as client:
+        with pytest.raises(RateLimitedError) as caught:
+            client.request("GET", "/burst")
+        assert slept(client) == [2.0] * 4  # a fifth wait would pass 9 s in all
+        assert (caught.value.status, caught.value.retry_after) == (429, 2.0)
+        assert client.stats.outcomes["429"] == 5
+
+        # The storm spans requests: while the server's wait lasts, the next one is not even sent...
+        with pytest.raises(RateLimitedError, match="8 s waited in this 429 storm"):
+            client.request("GET", "/burst")
+        assert client.stats.outcomes["429"] == 5
+        # ...and once it is over, one request probes, and the storm still holds it to 9 s in all.
+        client.limiter.clock.advance(2.0)  # type: ignore[attr-defined]
+        with pytest.raises(RateLimitedError):
+            client.request("GET", "/burst")
+        assert client.stats.outcomes["429"] == 6 and len(slept(client)) == 4
+
+        # Another answer ends the storm: the next burst has the whole bound again.
+        backend.state.faults.configure(FaultConfig(paths=["/burst"]))
+        client.limiter.clock.advance(2.0)  # type: ignore[attr-defined]
+        client.request("GET", "/burst")
+        backend.state.faults.configure(FaultConfig(burst_429=4, paths=["/burst"]))
+        assert client.request("GET", "/burst").json() == {"ok": True}
+        assert slept(client) == [2.0] * 8
+
+
+def test_a_long_retry_after_within_the_bound_is_waited_as_asked(url: str) -> None:
+    with client_for(url) as client:
+        assert client.request("GET", "/limited/o?Retry-After=90").json() == {"ok": True}
+        assert slept(client) == [90.0]
+
+
 def test_a_run_within_the_limit_never_provokes_a_429(url: str) -> None:
     spec = leadconnector_limits(per_interval=3, interval_seconds=0.5)
     client = HttpClient(
@@ -260,7 +305,7 @@ def test_the_strict_server_does_answer_429_to_a_client_that_ignores_its_headers(
     client = HttpClient(
         SystemSettings("leadconnector", url, Secret("strict-server-token"), location_id="loc"),
         limiter=RateLimiter("leadconnector", LimitSpec(windows=())),
-        retry=RetryPolicy.without_backoff(attempts=1),
+        retry=RetryPolicy.without_backoff(attempts=1, max_wait=0),  # a 429 is raised, never waited for
     )
     with client, pytest.raises(RateLimitedError):
         for _ in range(9):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -36,6 +40,18 @@ async def flaky(request: Request) -> Response:
             else {}
         )
         return JSONResponse({"message": "Service Unavailable"}, status_code=status, headers=headers)
+    return JSONResponse({"ok": True, "calls": hits[key]})
+
+
+async def sequence(request: Request) -> Response:
+    """Answers the ``statuses`` listed, one per call of a key (429s with ``Retry-After: 1``), then 200."""
+    key = request.path_params["key"]
+    statuses = [int(s) for s in request.query_params["statuses"].split(",")]
+    hits[key] += 1
+    if hits[key] <= len(statuses):
+        status = statuses[hits[key] - 1]
+        headers = {"Retry-After": "1"} if status == 429 else {}
+        return JSONResponse({"message": "not now"}, status_code=status, headers=headers)
     return JSONResponse({"ok": True, "calls": hits[key]})
 
 
@@ -89,6 +105,7 @@ backend.state.faults.configure(FaultConfig(drop_after_rate=1.0, paths=["/lost/"]
 
 routes = [
     Route("/flaky/{key}/{n}", flaky, methods=["GET", "POST"]),
+    Route("/sequence/{key}", sequence),
     Route("/slow/{key}", slow),
     Route("/lost/{key}", create, methods=["POST"]),
 ]
@@ -101,12 +118,14 @@ def url() -> Iterator[str]:
         yield server.url
 
 
-def client_for(url: str, *, attempts: int = 3, timeout: float = 30, **options: float) -> HttpClient:
+def client_for(
+    url: str, *, attempts: int = 3, timeout: float = 30, policy: RetryPolicy | None = None, **options: float
+) -> HttpClient:
     settings = SystemSettings("corporatemerch", url, Secret("cm-token-for-retry-tests"))
     return HttpClient(
         settings,
         limiter=RateLimiter("corporatemerch", clock=ManualClock()),
-        retry=RetryPolicy.without_backoff(attempts=attempts, timeout=timeout),
+        retry=policy or RetryPolicy.without_backoff(attempts=attempts, timeout=timeout),
         options=HttpOptions(**options),
     )
 
@@ -203,3 +222,52 @@ def test_refused_connection_is_retried_even_for_a_create() -> None:
         assert type(caught.value) is TransientError  # never sent, so never "outcome unknown"
         assert caught.value.attempts == 3
         assert client.stats.outcomes["connection failed"] == 3
+
+
+def test_429s_spend_none_of_the_attempts_meant_for_server_errors(url: str) -> None:
+    with client_for(url, attempts=3) as client:
+        response = client.request("GET", "/sequence/k?statuses=429,503,429,429,503")
+        assert response.json() == {"ok": True, "calls": 6}
+        assert client.limiter.clock.sleeps == [1.0, 1.0, 1.0]  # type: ignore[attr-defined]
+        assert client.stats.outcomes == {"429": 3, "5xx": 2, "2xx": 1, "retries": 5}
+
+
+def test_the_default_backoff_is_short(url: str) -> None:
+    with client_for(url, policy=RetryPolicy()) as client:
+        started = time.monotonic()
+        assert client.request("GET", "/flaky/l/4").json() == {"ok": True, "calls": 5}
+        assert time.monotonic() - started < 3.5  # at most 0.1 + 0.2 + 0.4 + 0.8 s, plus jitter
+
+
+def test_retries_are_logged_at_debug_only(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with client_for(url) as client:
+        client.request("GET", "/flaky/m/2")
+        client.request("GET", "/sequence/m429?statuses=429,429")
+    retries = [r for r in caplog.records if "retr" in r.getMessage()]
+    assert any("retrying" in r.getMessage() for r in retries)
+    assert any(r.getMessage().startswith("stamina.retry_scheduled") for r in retries)
+    assert {r.levelno for r in retries} == {logging.DEBUG}
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_retries_leave_the_terminal_quiet_at_the_default_log_level(url: str) -> None:
+    """In a process without logging set up, as the command line runs, nothing reaches stderr."""
+    script = textwrap.dedent(
+        f"""
+        from syncengine.connectors.http import HttpClient, RetryPolicy
+        from syncengine.connectors.ratelimit import ManualClock, RateLimiter
+        from syncengine.connectors.settings import Secret, SystemSettings
+
+        settings = SystemSettings("corporatemerch", {url!r}, Secret("cm-token-for-quiet-retries"))
+        limiter = RateLimiter("corporatemerch", clock=ManualClock())
+        with HttpClient(settings, limiter=limiter, retry=RetryPolicy.without_backoff(3)) as client:
+            client.request("GET", "/flaky/quiet/2")
+            client.request("GET", "/sequence/quiet429?statuses=429,503,429")
+            print(client.stats.outcomes["retries"])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "5"
+    assert done.stderr == ""
