@@ -59,6 +59,7 @@ from syncengine.connectors.errors import (
     OutcomeUnknownError,
     RecordError,
     StopSystemError,
+    TransientError,
     Verdict,
     response_body,
     vendor_message,
@@ -354,11 +355,24 @@ class ApolloConnector:
             )
         except OutcomeUnknownError as exc:
             return [self._recover(plan.op, exc) for plan in unit]
+        except TransientError as exc:
+            # Not applied (no connection, 408, 429 or 503 after the retries): each op fails as it
+            # would alone, and is planned again next run.
+            return [WriteResult(plan.op.op_id, ok=False, error=exc) for plan in unit]
         created = answer.get("created_contacts") if isinstance(answer, Mapping) else None
         if not isinstance(created, list) or len(created) != len(unit):
             raise ConfigError("bulk_create answered a different number of contacts", system=self.system)
         ids = [str(item["id"]) for item in created]
-        records = self._read_created(ids)
+        try:
+            records = self._read_created(ids)
+        except StopSystemError:
+            raise
+        except ConnectorError as exc:
+            # Created but not read back: the ops stay sent, and the next run looks the records up.
+            return [
+                WriteResult(plan.op.op_id, ok=False, error=self._unread(remote_id, exc))
+                for plan, remote_id in zip(unit, ids, strict=True)
+            ]
         return [
             WriteResult(plan.op.op_id, ok=True, record=records[i]) for plan, i in zip(unit, ids, strict=True)
         ]
@@ -372,6 +386,14 @@ class ApolloConnector:
             if remote_id not in records:
                 records[remote_id] = self.get(remote_id)
         return records
+
+    def _unread(self, remote_id: str, exc: ConnectorError) -> OutcomeUnknownError:
+        return OutcomeUnknownError(
+            f"created as record {remote_id}, but reading it back failed ({exc.detail})",
+            system=self.system,
+            method="POST",
+            path=BULK_CREATE,
+        )
 
     def _recover(self, op: WriteOp, exc: OutcomeUnknownError) -> WriteResult:
         try:

@@ -16,7 +16,13 @@ from test_apollo_support import (  # noqa: F401 - fixtures
 
 from syncengine.connectors.apollo import ApolloConnector
 from syncengine.connectors.base import WriteOp
-from syncengine.connectors.errors import AuthError, MissingRecordError, OutcomeUnknownError, RecordError
+from syncengine.connectors.errors import (
+    AuthError,
+    MissingRecordError,
+    OutcomeUnknownError,
+    RecordError,
+    TransientError,
+)
 
 
 def create(connector: ApolloConnector, *values: dict[str, Any]) -> list[str]:
@@ -159,6 +165,38 @@ def test_a_create_not_found_after_a_lost_reply_stays_unknown(
     results = connector.push(ops)
 
     assert all(isinstance(r.error, OutcomeUnknownError) for r in results)
+
+
+def test_a_bulk_create_refused_with_503_fails_its_ops_and_the_push_goes_on(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    # 503: the server did not act. The retries run out; the creates fail, to be planned again, and
+    # the error does not escape ``push`` (it did, and stopped the whole run).
+    [remote_id] = create(connector, person(30))
+    apollo.faults(error_rate=1.0, error_status=503, methods=["POST"], paths=["bulk_create"])
+    ops = [WriteOp(f"t{i}", "apollo", "create", values=person(31 + i)) for i in range(2)]
+
+    results = connector.push([*ops, update(remote_id, values={"title": "Still written"})])
+
+    assert [type(r.error) for r in results[:2]] == [TransientError, TransientError]
+    assert results[2].ok, results[2].error
+    assert len(apollo.contacts()) == 1
+
+
+def test_a_bulk_create_not_read_back_is_left_to_be_looked_up(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    # The bulk call creates the records; the search that reads them back answers 503 throughout.
+    apollo.faults(error_rate=1.0, error_status=503, methods=["POST"], paths=["/contacts/search"])
+    ops = [WriteOp(f"r{i}", "apollo", "create", values=person(40 + i)) for i in range(2)]
+
+    results = connector.push(ops)
+
+    assert all(isinstance(r.error, OutcomeUnknownError) for r in results), [str(r.error) for r in results]
+    assert all("reading it back failed" in str(r.error) for r in results)
+    apollo.faults(error_rate=0)
+    assert [connector.find_created(op) is not None for op in ops] == [True, True]
+    assert len(apollo.contacts()) == 2
 
 
 def test_a_429_is_retried(apollo: Apollo, connector: ApolloConnector) -> None:
