@@ -9,7 +9,6 @@ credentials.`` (observed live); a key without the endpoint in its scope gets 403
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from syncengine.sim.apollo_limits import Endpoint
 from syncengine.sim.apollo_settings import ApolloSettings
 from syncengine.sim.apollo_values import ApolloError, unprocessable
+from syncengine.sim.jsonbody import load_json
 
 INVALID_API_KEY = (
     "Invalid API key. See https://docs.apollo.io/reference/authentication for how to authenticate."
@@ -84,6 +84,6 @@ def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return load_json(raw)
     except ValueError as exc:
         raise ApolloError(400, {"error": f"Invalid JSON in request body: {exc}"}) from exc

@@ -61,7 +61,7 @@ def bulk_create(store: ContactStore, body: dict[str, Any]) -> dict[str, Any]:
     if len(items) > MAX_BULK_CREATE:
         raise unprocessable(TOO_MANY_TO_CREATE)
     owner_id = body.get("owner_id")
-    if owner_id is not None and owner_id not in store.catalogues.users:
+    if owner_id is not None and (not isinstance(owner_id, str) or owner_id not in store.catalogues.users):
         raise not_a_valid_id(owner_id)
     append = store.check_write(
         {"append_label_names": body.get("append_label_names")}, frozenset({"append_label_names"})

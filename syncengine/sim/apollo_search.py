@@ -9,6 +9,7 @@ example) capped at 100, and a display limit of 500 pages. No filter on ``updated
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
 MAX_PAGES = 500
 PARTIAL_RESULTS_LIMIT = 10_000
+_INTEGER = re.compile(r"-?[0-9]+")  # str.isdigit() also takes "²", which int() refuses
 PAGE_TOO_HIGH = "The page parameter must be at most 500: search displays up to 50,000 records."
 
 
@@ -49,7 +51,7 @@ def parse_search(body: dict[str, Any]) -> SearchQuery:
         keywords=(keywords.strip() or None) if isinstance(keywords, str) else None,
         stage_ids=_ids(body.get("contact_stage_ids")),
         label_ids=_ids(body.get("contact_label_ids")),
-        sort_by=sort_by if sort_by in SORT_FIELDS else None,
+        sort_by=sort_by if isinstance(sort_by, str) and sort_by in SORT_FIELDS else None,
         ascending=body.get("sort_ascending") is True or str(body.get("sort_ascending")).lower() == "true",
         page=max(_integer(body.get("page"), 1), 1),
         per_page=min(max(_integer(body.get("per_page"), DEFAULT_PER_PAGE), 1), MAX_PER_PAGE),
@@ -163,6 +165,6 @@ def _integer(value: Any, default: int) -> int:
         return default
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     return default

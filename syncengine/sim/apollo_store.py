@@ -359,7 +359,8 @@ class ContactStore:
         full = " ".join(
             p for p in (body.get("first_name"), body.get("last_name")) if isinstance(p, str) and p
         )
-        full = (full or body.get("name") or "").strip().lower()
+        name = body.get("name")
+        full = (full or (name if isinstance(name, str) else "")).strip().lower()
         if not full:
             return None
         company = dict(body)

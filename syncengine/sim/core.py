@@ -38,6 +38,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syncengine.sim.jsonbody import load_json
+
 ADMIN_PREFIX = "/__admin"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
 # Legacy APIs accept keys in the query string or body (Apollo's ``api_key``); the journal hides them too.
@@ -428,7 +430,7 @@ def _decode_body(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return load_json(raw)
     except ValueError:
         return raw.decode("utf-8", "replace")
 

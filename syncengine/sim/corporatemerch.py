@@ -12,7 +12,6 @@ path with another method 405, neither counted against the rate limit.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from syncengine.sim.corporatemerch_limits import RateLimits
 from syncengine.sim.corporatemerch_settings import CorporateMerchSettings
 from syncengine.sim.corporatemerch_store import ContactStore, read_shape
 from syncengine.sim.corporatemerch_values import Rules, ValidationError
+from syncengine.sim.jsonbody import load_json
 
 DEFAULT_LIMIT = 15
 MAX_LIMIT = 50
@@ -318,11 +318,12 @@ def _page_params(query: dict[str, str]) -> tuple[int, int]:
 
 
 def _parse_json(raw: bytes) -> Any:
-    """The JSON body; malformed JSON reads as no input, as Laravel's request does."""
+    """The JSON body; malformed JSON reads as no input, as Laravel's request does (PHP's
+    ``json_decode`` also fails on NaN, Infinity and a lone UTF-16 surrogate)."""
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return load_json(raw, lone_surrogates="refuse")
     except ValueError:
         return None
 

@@ -209,7 +209,8 @@ def _ordered(errors: dict[str, list[str]], shown: Callable[[str], str]) -> dict[
 
     def key(item: tuple[str, list[str]]) -> tuple[int, int]:
         head, _, index = item[0].partition(".")
-        return rank.get(head, len(FIELDS)), int(index) + 1 if index.isdigit() else 0
+        # an unknown key such as "lists.²" passes str.isdigit() but not int()
+        return rank.get(head, len(FIELDS)), int(index) + 1 if index.isascii() and index.isdigit() else 0
 
     return dict(sorted(errors.items(), key=key))
 

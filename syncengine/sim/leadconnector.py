@@ -9,7 +9,6 @@ and can be changed over ``PUT /__admin/settings``.
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from syncengine.sim.core import SimState, build_app
+from syncengine.sim.jsonbody import load_json
 from syncengine.sim.leadconnector_admin import admin_routes
 from syncengine.sim.leadconnector_limits import RateLimits
 from syncengine.sim.leadconnector_search import PagingError, parse_search, run_list, run_search
@@ -446,7 +446,7 @@ def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return load_json(raw)  # JSON.parse: no NaN or Infinity; a lone surrogate is kept as U+FFFD
     except ValueError as exc:
         position = getattr(exc, "pos", 0)
         message = f"Unexpected token in JSON at position {position}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -134,6 +135,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_one_of(value: Any, choices: frozenset[str]) -> bool:
+    # JSON objects and arrays are unhashable: test the type before the membership.
+    return isinstance(value, str) and value in choices
+
+
 def _sort_key(record: dict[str, Any], sort: tuple[tuple[str, str], ...]) -> tuple[Any, ...]:
     values = [sort_value(record, f) * (-1 if d == "desc" else 1) for f, d in sort]
     return (*values, record["id"])
@@ -152,7 +158,7 @@ def _parse_sort(raw: Any, errors: list[str]) -> tuple[tuple[str, str], ...]:
         return DEFAULT_SORT
     out = []
     for i, item in enumerate(raw):
-        if not isinstance(item, dict) or item.get("field") not in SORT_FIELDS:
+        if not isinstance(item, dict) or not _is_one_of(item.get("field"), SORT_FIELDS):
             field = item.get("field") if isinstance(item, dict) else item
             errors.append(f"sort.{i}.field {field!r} is not sortable; use one of {sorted(SORT_FIELDS)}")
         elif item.get("direction", "asc") not in ("asc", "desc"):
@@ -201,6 +207,9 @@ def _parse_filter(item: Any, where: str, errors: list[str]) -> Predicate:
             errors.append(f"{where}.group must be one of the following values: AND, OR")
         return _parse_filters(item.get("filters"), item["group"], f"{where}.filters", errors)
     field, op, value = item.get("field"), item.get("operator"), item.get("value")
+    if not isinstance(field, str):
+        errors.append(f"{where}.field {field!r} is not a searchable field")
+        return lambda record: True
     if field in TEXT_FIELDS:
         allowed, build = _TEXT_OPS, _text_predicate
     elif field == "tags":
@@ -212,7 +221,7 @@ def _parse_filter(item: Any, where: str, errors: list[str]) -> Predicate:
     else:
         errors.append(f"{where}.field {field!r} is not a searchable field")
         return lambda record: True
-    if op not in allowed:
+    if not _is_one_of(op, allowed):
         errors.append(f"{where}.operator {op!r} is not supported for {field}; use one of {sorted(allowed)}")
         return lambda record: True
     if op in ("exists", "not_exists"):
@@ -224,7 +233,7 @@ def _parse_filter(item: Any, where: str, errors: list[str]) -> Predicate:
         return lambda record: True
     try:
         return build(field, op, value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         errors.append(f"{where}.value {exc}")
         return lambda record: True
 
@@ -289,7 +298,10 @@ def parse_instant(value: Any) -> int:
         raise ValueError(f"{value!r} is not an ISO date") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.astimezone(UTC).timestamp() * 1000)
+    try:
+        return int(parsed.astimezone(UTC).timestamp() * 1000)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59-23:59 lies past year 9999 in UTC
+        raise ValueError(f"{value!r} is not a representable date") from exc
 
 
 def _date_predicate(field: str, op: str, value: Any) -> Predicate:
@@ -342,16 +354,17 @@ def _full_text(query: str) -> Predicate:
 
 
 MAX_LIST_LIMIT = 100
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²", which int() refuses
 
 
 def run_list(query: dict[str, str], records: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
     """``GET /contacts/`` (deprecated): oldest first, cursor = (``startAfter`` ms, ``startAfterId``)."""
     errors = []
     limit = query.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST_LIMIT:
+    if not _DIGITS.fullmatch(limit) or not 1 <= int(limit) <= MAX_LIST_LIMIT:
         errors.append(f"limit must be a number between 1 and {MAX_LIST_LIMIT}")
     after_ms = query.get("startAfter")
-    if after_ms is not None and not after_ms.isdigit():
+    if after_ms is not None and not _DIGITS.fullmatch(after_ms):
         errors.append("startAfter must be a number conforming to the specified constraints")
     words = query.get("query", "")
     if errors:

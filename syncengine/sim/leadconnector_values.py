@@ -266,6 +266,9 @@ class WriteValidator:
             return self._fail(f"property {where}.{sorted(extra)[0]} should not exist")
         if setting.get("status") not in statuses:
             return self._fail(f"{where}.status must be one of the following values: {', '.join(statuses)}")
+        wrong = [k for k in ("message", "code") if k in setting and not isinstance(setting[k], str)]
+        if wrong:  # DndSettingSchema: message and code are strings
+            return self._fail(f"{where}.{wrong[0]} must be a string")
         return {k: setting[k] for k in ("status", "message", "code") if k in setting}
 
     def _custom_fields(self, key: str, value: Any) -> Any:
@@ -280,6 +283,10 @@ class WriteValidator:
             extra = set(item) - {"id", "key", "field_value", "fieldValue"}
             if extra:
                 self._fail(f"property {where}.{sorted(extra)[0]} should not exist")
+                continue
+            wrong = [k for k in ("id", "key") if k in item and not isinstance(item[k], str)]
+            if wrong:
+                self._fail(f"{where}.{wrong[0]} must be a string")
                 continue
             field = self._find_field(item)
             if field is None:
