@@ -14,10 +14,10 @@ a typed error from ``errors`` (after retries when the error is transient). Per c
    * a 429 is not a failure of the request but the server pacing us: the limiter blocks the
      bucket for the server's ``Retry-After`` or announced reset (at least ``min_rate_limit_wait``,
      so ``Retry-After: 0`` never spins) and the request is sent again once that wait is over.
-     These resends spend none of the attempts; what bounds them is time: the waits of a 429
-     storm (from a 429 until the system answers anything else) add up to at most ``max_wait``,
-     beyond which ``RateLimitedError`` carries ``retry_after`` and the run leaves the system's
-     work for later;
+     These resends spend none of the attempts; what bounds them is time: no single wait longer
+     than ``max_wait`` is made, and the waits of a 429 storm (from a 429 until the system answers
+     anything else) add up to at most ``timeout``. Past either, ``RateLimitedError`` carries
+     ``retry_after`` and the run leaves the system's work for later;
    * other transient failures (5xx, 408, timeouts, dropped or refused connections) are retried
      up to ``attempts`` times with a short exponential backoff and jitter, or after the server's
      ``Retry-After`` when a 503 sends one.
@@ -111,17 +111,17 @@ class HttpOptions:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry; every bound applies to one logical request.
+    """How hard to retry (seconds for every duration).
 
-    Transient failures (5xx, timeouts, dropped connections): ``attempts`` and ``timeout``
-    (seconds, waits included) cap the retries; backoff grows from ``wait_initial`` by doubling
-    up to ``wait_max``, plus up to ``wait_jitter`` of random jitter.
+    Transient failures (5xx, timeouts, dropped connections): ``attempts`` and ``timeout`` (waits
+    included) cap the retries of one logical request; backoff grows from ``wait_initial`` by
+    doubling up to ``wait_max``, plus up to ``wait_jitter`` of random jitter.
 
     Rate limits: a 429 is resent after the wait the server asks (at least
-    ``min_rate_limit_wait``) without spending an attempt. ``max_wait`` bounds the waiting: no
-    single wait longer than it is made, and the waits of a 429 storm (from a 429 until the
-    system answers anything else, across requests) add up to at most it. Past that the error is
-    raised with ``retry_after`` so the run can move on.
+    ``min_rate_limit_wait``) without spending an attempt. No single wait longer than
+    ``max_wait`` is made, and the waits of a 429 storm (from a 429 until the system answers
+    anything else, across requests) add up to at most ``timeout``. Past either bound the error
+    is raised with ``retry_after`` so the run can move on.
     """
 
     attempts: int = 5
@@ -231,10 +231,10 @@ class _Storm:
             if self.waited is not None:
                 self.waited += seconds
 
-    def allowed(self, max_wait: float) -> float:
-        """The longest wait still allowed now."""
+    def allowed(self, policy: RetryPolicy) -> float:
+        """The longest wait the policy still allows now."""
         with self._lock:
-            return max_wait - (self.waited or 0.0)
+            return min(policy.max_wait, policy.timeout - (self.waited or 0.0))
 
 
 @dataclass
@@ -405,7 +405,7 @@ class HttpClient:
 
     def _send_paced(self, call: _Call, tries: _Tries) -> httpx.Response:
         """One attempt, sent again after each 429 once the server's wait is over (the limiter holds
-        the bucket, so stamina adds no backoff); bounded by ``max_wait``, not by attempts."""
+        the bucket, so stamina adds no backoff); bounded by time, not by attempts."""
         for attempt in stamina.retry_context(
             on=self._after_429, attempts=None, timeout=None, wait_initial=0, wait_max=0, wait_jitter=0
         ):
@@ -436,7 +436,7 @@ class HttpClient:
         """stamina's hook for 429s: resend when the server's wait fits in what the storm has left."""
         if not isinstance(exc, RateLimitedError) or exc.status is None or exc.retry_after is None:
             return False  # our own refusal to wait (no status: nothing was sent) is final
-        return exc.retry_after <= self._storm.allowed(self.retry.max_wait)
+        return exc.retry_after <= self._storm.allowed(self.retry)
 
     def _send_once(self, call: _Call, tries: _Tries) -> httpx.Response:
         self._wait_for_budget(call)
@@ -481,13 +481,13 @@ class HttpClient:
 
     def _wait_for_budget(self, call: _Call) -> None:
         while (hold := self.limiter.acquire(call.bucket)) is not None:
-            allowed = self._storm.allowed(self.retry.max_wait)
+            allowed = self._storm.allowed(self.retry)
             if hold.seconds > allowed:
                 detail = (
                     f"rate-limit budget spent ({hold.reason}); next call possible in {hold.seconds:.0f} s"
                 )
-                if allowed < self.retry.max_wait:
-                    detail += f", after {self.retry.max_wait - allowed:.0f} s waited in this 429 storm"
+                if self._storm.waited:
+                    detail += f", after {self._storm.waited:.0f} s waited in this 429 storm"
                 raise RateLimitedError(
                     detail,
                     retry_after=hold.seconds,

@@ -242,9 +242,9 @@ def test_a_burst_of_40_429s_with_a_short_retry_after_is_waited_out(url: str) -> 
         assert client.stats.outcomes.get("gave up") is None
 
 
-def test_a_429_storm_waits_at_most_max_wait_in_all_then_raises_with_retry_after(url: str) -> None:
+def test_a_429_storm_waits_at_most_the_timeout_in_all_then_raises_with_retry_after(url: str) -> None:
     backend.state.faults.configure(FaultConfig(burst_429=40, paths=["/burst"]))
-    with client_for(url, "corporatemerch", max_wait=9) as client:
+    with client_for(url, "corporatemerch", timeout=9) as client:
         with pytest.raises(RateLimitedError) as caught:
             client.request("GET", "/burst")
         assert slept(client) == [2.0] * 4  # a fifth wait would pass 9 s in all
