@@ -13,7 +13,8 @@ import threading
 from typing import Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+
+from syncengine.sim.emails import is_address
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 
@@ -82,11 +83,10 @@ def is_hex24(value: Any) -> bool:
 
 
 def valid_email(value: str) -> str | None:
-    """The address if it is syntactically valid (no DNS lookup), else None."""
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
+    """The address (stripped) if it is syntactically valid, else None. Apollo documents no rule
+    beyond "Invalid emails will be ignored"; special-use domains such as ``.test`` pass."""
+    address = value.strip()
+    return address if is_address(address) else None
 
 
 def email_domain(email: str | None) -> str | None:

@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+
+from syncengine.sim.emails import is_address
 
 CONTACT_TYPES = ("employee", "client")
 GENDERS = ("male", "female")
@@ -227,10 +228,9 @@ def _text(name: str, value: Any) -> str | None:
 
 
 def _email(text: str) -> str:
-    try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise _Invalid("The email field must be a valid email address.") from exc
+    # Laravel's ``email`` rule (RFC syntax) has no list of special-use domains to refuse.
+    if not is_address(text):
+        raise _Invalid("The email field must be a valid email address.")
     return text
 
 

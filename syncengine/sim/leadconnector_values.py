@@ -15,9 +15,9 @@ from typing import Any
 
 import phonenumbers
 import pycountry
-from email_validator import EmailNotValidError, validate_email
 
 from syncengine.sim.core import iso_ms
+from syncengine.sim.emails import is_email
 
 # LeadConnector's own 247-code list (docs/country list/Country.md): ISO 3166-1 alpha-2 plus the
 # withdrawn AN and the user-assigned XK, without BL, BQ, CW and SS.
@@ -199,9 +199,7 @@ class WriteValidator:
         text = self._string(key, value)
         if text is _SKIP or not text:
             return text
-        try:
-            validate_email(text, check_deliverability=False)
-        except EmailNotValidError:
+        if not is_email(text):  # class-validator IsEmail -> validator.js isEmail defaults
             return self._fail("email must be an email")
         return text
 
