@@ -55,15 +55,28 @@ def _require_text(raw: Any) -> str | None:
 # --------------------------------------------------------------------------- email
 
 
+# email-validator refuses these names as special-use; none of the CRMs does (LeadConnector runs
+# validator.js isEmail, which has no such list), so ``name@company.test`` is an address to match
+# and copy like any other.
+_SPECIAL_USE_TAIL = re.compile(r"(?:^|\.)(arpa|invalid|local|localhost|onion|test)\Z", re.IGNORECASE)
+
+
 def normalize_email(raw: Any) -> str | None:
-    """Lower-cased address whose syntax email-validator accepts (deliverability is not checked)."""
+    """Lower-cased address whose syntax email-validator accepts (deliverability is not checked),
+    special-use domains included."""
     text = _require_text(raw)
     if text is None:
         return None
     # Lower-casing can undo NFC composition, so compose again (keeps the normaliser idempotent).
     address = unicodedata.normalize("NFC", text.lower())
+    local, at, domain = address.rpartition("@")
+    special = _SPECIAL_USE_TAIL.search(domain) if at else None
+    checked = address
+    if special:
+        # A stand-in label of the same length keeps every other rule, length limits included.
+        checked = f"{local}@{domain[: special.start(1)]}{'x' * len(special.group(1))}"
     try:
-        validate_email(address, check_deliverability=False)
+        validate_email(checked, check_deliverability=False)
     except EmailNotValidError as exc:
         raise NormalizeError(f"not a valid email address: {exc}") from None
     return address

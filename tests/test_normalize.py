@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 import phonenumbers
@@ -9,8 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncengine.canonical import FIELDS, InvalidValueError, normalize
+from syncengine.canonical import FIELDS, InvalidValueError, normalize, normalize_record
+from syncengine.match import Candidate, EntityKeys, match
 from syncengine.regions import known_country_codes, subdivision_codes
+from syncengine.rules import Rules
+from syncengine.sim.emails import is_address, is_email
 from tests.strategies import canonical_values, national_phone_forms, raw_values
 
 
@@ -55,10 +59,53 @@ def test_email_is_stripped_and_lower_cased() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [("ada.example.com", "@-sign"), ("ada@localhost", "period"), ("a b@example.com", "invalid characters")],
+    [
+        ("ada.example.com", "@-sign"),
+        ("ada@localhost", "period"),
+        ("a b@example.com", "invalid characters"),
+        (f"ada@{'b' * 64}.test", "periods cannot be separated"),  # a special-use TLD keeps the limits
+    ],
 )
 def test_invalid_email_names_the_library_reason(raw: str, fragment: str) -> None:
     assert fragment in _reason("email", raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Name@Company.TEST", "ops@printer.local", "ada@service.onion", "ada@box.localhost", "ada@x.invalid"],
+)
+def test_an_email_on_a_special_use_domain_is_an_address(raw: str) -> None:
+    """Every CRM takes these (LeadConnector's validator.js isEmail has no special-use list); only
+    email-validator would refuse them."""
+    value = normalize("email", raw)
+    assert value == raw.lower()
+    assert normalize("email", value) == value
+
+
+def test_a_record_with_an_email_on_a_test_domain_is_matched_and_copied() -> None:
+    record = normalize_record({"email": "Name@Company.test", "first_name": "Ada"})
+    assert record.invalid == {}
+    assert record.values["email"] == "name@company.test"
+    known = [EntityKeys("e1", frozenset({"apollo"}), [record.values])]
+    result = match(known, [Candidate("leadconnector", "l1", {"email": "name@company.test"})], Rules())
+    assert [(link.entity_id, link.key) for link in result.links] == [("e1", "email")]
+
+
+_LOCAL_PARTS = st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,15}", fullmatch=True)
+_SPECIAL_USE_ADDRESSES = st.builds(
+    lambda local, host, tld: f"{local}@{host}.{tld}",
+    _LOCAL_PARTS,
+    st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True),
+    st.sampled_from(["test", "local", "localhost", "onion", "invalid", "arpa", "com", "io"]),
+)
+
+
+@given(st.one_of(st.emails(), _SPECIAL_USE_ADDRESSES))
+def test_an_address_every_crm_accepts_is_never_refused(address: str) -> None:
+    """The simulators' rules: LeadConnector's validator.js isEmail, Apollo's and CorporateMerch's
+    email-validator syntax without the special-use refusal. What all of them take, the engine takes."""
+    if is_email(address) and is_address(address):
+        assert normalize("email", address) == unicodedata.normalize("NFC", address.strip().lower())
 
 
 # --------------------------------------------------------------------------- phone
