@@ -525,6 +525,34 @@ async def _drop(send: Send) -> None:
 # --------------------------------------------------------------------------- admin surface
 
 
+class AdminInputError(ValueError):
+    """An admin request the simulator cannot act on; answered 400 with ``{"error": ...}``."""
+
+
+async def admin_object(request: Request) -> dict[str, Any]:
+    """The JSON object an admin request carries (an empty body reads as ``{}``)."""
+    raw = await request.body()
+    try:
+        data = load_json(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise AdminInputError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise AdminInputError("the body must be a JSON object")
+    return data
+
+
+def _admin(handler: Handler) -> Handler:
+    """Bad admin input (wrong JSON, wrong types in a setting or a state file) answers 400."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (AdminInputError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=400)
+
+    return endpoint
+
+
 def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
     state = backend.state
 
@@ -541,8 +569,10 @@ def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
         if request.method == "DELETE":
             state.journal.clear()
             return JSONResponse({"cleared": True})
-        since = int(request.query_params.get("since", "0"))
-        entries = state.journal.entries(since)
+        since = request.query_params.get("since", "0")
+        if not since.isascii() or not since.isdigit():
+            raise AdminInputError("since must be a journal sequence number")
+        entries = state.journal.entries(int(since))
         return JSONResponse({"entries": [e.to_json() for e in entries], "last_seq": state.journal.last_seq})
 
     async def counters(request: Request) -> Response:
@@ -553,13 +583,13 @@ def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
     async def faults(request: Request) -> Response:
         if request.method == "PUT":
             try:
-                state.faults.configure(FaultConfig.from_json(await request.json()))
+                state.faults.configure(FaultConfig.from_json(await admin_object(request)))
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(asdict(state.faults.config))
 
     async def ratelimits(request: Request) -> Response:
-        data: dict[str, Any] = await request.json() if request.method == "PUT" else {}
+        data = await admin_object(request) if request.method == "PUT" else {}
         with state.lock:
             if "enabled" in data:
                 state.rate_limits_enabled = bool(data.pop("enabled"))
@@ -570,7 +600,7 @@ def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
         return JSONResponse({"enabled": state.rate_limits_enabled, **limits})
 
     async def clock(request: Request) -> Response:
-        data: dict[str, Any] = await request.json() if request.method == "POST" else {}
+        data = await admin_object(request) if request.method == "POST" else {}
         if "advance" in data:
             state.clock.advance(float(data["advance"]))
         if data.get("freeze"):
@@ -582,18 +612,18 @@ def _shared_admin_routes(backend: Backend) -> list[BaseRoute]:
     async def snapshot(request: Request) -> Response:
         with state.lock:
             if request.method == "PUT":
-                backend.import_state(await request.json())
+                backend.import_state(await admin_object(request))
                 return JSONResponse({"imported": True})
             return JSONResponse(backend.export_state())
 
     return [
-        Route("/reset", reset, methods=["POST"]),
-        Route("/journal", journal, methods=["GET", "DELETE"]),
-        Route("/counters", counters, methods=["GET"]),
-        Route("/faults", faults, methods=["GET", "PUT"]),
-        Route("/ratelimits", ratelimits, methods=["GET", "PUT"]),
-        Route("/clock", clock, methods=["GET", "POST"]),
-        Route("/state", snapshot, methods=["GET", "PUT"]),
+        Route("/reset", _admin(reset), methods=["POST"]),
+        Route("/journal", _admin(journal), methods=["GET", "DELETE"]),
+        Route("/counters", _admin(counters), methods=["GET"]),
+        Route("/faults", _admin(faults), methods=["GET", "PUT"]),
+        Route("/ratelimits", _admin(ratelimits), methods=["GET", "PUT"]),
+        Route("/clock", _admin(clock), methods=["GET", "POST"]),
+        Route("/state", _admin(snapshot), methods=["GET", "PUT"]),
     ]
 
 

@@ -198,3 +198,22 @@ def test_corporatemerch_orders_an_unknown_key_with_odd_digits(cm: httpx.Client) 
         assert response.json()["errors"]["lists.\u00b2"] == ["The lists.\u00b2 field is prohibited."]
     finally:
         cm.put("/__admin/settings", json={"reject_unknown": False}).raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/__admin/journal?since=x", ""),
+        ("POST", "/__admin/clock", "{bad"),
+        ("POST", "/__admin/clock", '{"advance": "soon"}'),
+        ("PUT", "/__admin/ratelimits", "null"),
+        ("PUT", "/__admin/faults", "[]"),
+        ("PUT", "/__admin/state", "[]"),
+    ],
+)
+def test_the_admin_surface_answers_bad_input_with_400(
+    cm: httpx.Client, method: str, path: str, body: str
+) -> None:
+    response = cm.request(method, path, content=body.encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
