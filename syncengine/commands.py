@@ -44,7 +44,7 @@ WaitOption = typer.Option(
 )  # fmt: skip
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message is one line, greppable in a log
 
 
 @contextmanager
@@ -351,6 +351,8 @@ def status(
         open_conflicts = ws.mirror.open_conflicts()
         last = runs[0] if runs else None
         errors = ws.mirror.record_errors(run_id=last.id) if last else []
+        owed_counts = ws.mirror.owed_counts()
+        owed = ws.mirror.owed(limit=OWED_SHOWN)
         demo = not ws.settings.configured and (ws.config.state_dir / SIMULATOR_STATE).exists()
     data = {
         "schema": reports.SCHEMA_VERSION,
@@ -358,11 +360,15 @@ def status(
         "systems": systems,
         "runs": [
             {"id": r.id, "started_at": r.started_at.isoformat(), "status": r.status, "dry_run": r.dry_run,
-             "counts": {k: v for k, v in r.counts.items() if k != "retry_entities"}}
+             "counts": {k: v for k, v in r.counts.items() if k != "retry_entities"},
+             "errors": list(r.errors) if r.status == "interrupted" else []}
             for r in runs
         ],
         "open_conflicts": len(open_conflicts),
         "errors": [reports.problem_dict(p) for p in errors],
+        "owed": {"entities_by_reason": owed_counts, "first": [
+            {"entity_id": o.entity_id, "system": o.system or None, "reason": o.reason, "detail": o.detail,
+             "run_id": o.run_id, "since": o.at.isoformat() if o.at else None} for o in owed]},
     }  # fmt: skip
     if as_json:
         print(reports.dumps(data))
@@ -377,9 +383,16 @@ def status(
         out.print(f"  run {r['id']} {r['started_at']} {r['status']}{' (dry run)' if r['dry_run'] else ''}")
     out.print(f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}")
     reports.print_problems(out, errors, title="Errors in the last run")
+    if owed_counts:
+        # What the next runs still owe, whatever happened to the runs that left it.
+        shown = ", ".join(f"{reason} {count}" for reason, count in sorted(owed_counts.items()))
+        out.print(f"owed to the next run (entities by reason): {shown}")
+        for o in owed:
+            out.print(f"  {o.entity_id[:8]} {o.system or '-':<15} {o.reason:<18} {escape(o.detail)}")
 
 
 SYSTEM_NAMES = ("apollo", "leadconnector", "corporatemerch")
+OWED_SHOWN = 10
 
 
 def check(state: Path | None = StateOption, config: Path | None = ConfigOption) -> None:
@@ -445,6 +458,7 @@ def undo(
     run_id: int = typer.Argument(..., help="The run to revert (see `syncengine status` or `history`)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written back; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the preview (and the result) as JSON."),
+    wait: float = WaitOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -461,7 +475,8 @@ def undo(
 
     # It writes the state and the CRMs (in sandbox mode the simulators' data is part of the state);
     # a preview writes nothing.
-    with _guard(), _workspace(state, config, simulate=True, lock=not dry_run, command="undo") as ws:
+    locked: dict[str, Any] = {"lock": not dry_run, "wait": wait, "command": "undo"}
+    with _guard(), _workspace(state, config, simulate=True, **locked) as ws:
         if ws.simulated and not as_json:
             out.print("[bold]No credentials set: undoing in the bundled simulators[/].")
         connectors = ws.connectors(on_wait=_on_wait)

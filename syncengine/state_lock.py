@@ -112,7 +112,8 @@ def _read_holder(path: Path) -> Holder | None:
 
 
 def _pg_key(location: Location, pairing: str) -> int:
-    name = f"{location.url.host}:{location.url.port}/{location.url.database}#{pairing}"
+    # The URL without password, query included: a schema chosen through ``options`` is another state.
+    name = f"{location.url.set(drivername='postgresql').render_as_string(hide_password=True)}#{pairing}"
     return zlib.crc32(name.encode()) - 2**31  # a signed int4, as pg_advisory_lock(int4, int4) takes
 
 

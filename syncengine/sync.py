@@ -718,6 +718,15 @@ class Engine:
                     self.mirror.mark_resolution_applied(conflict.id, run_id=run_id)
             self.mirror.add_history(history)
             self.mirror.add_record_errors(report.plan.problems)
+            # A record left unlinked (it matches several people) has no entity to owe work to: it
+            # is kept in this run's record errors, so `status` names it until a run links it.
+            self.mirror.add_record_errors(
+                RecordProblem(
+                    system=c.system, remote_id=c.remote_id, field=c.key,
+                    message=f"not linked, waits for a person: {c.reason}", run_id=run_id,
+                )
+                for c in report.plan.match.conflicts
+            )  # fmt: skip
             # Entities this run looked at are settled, except for what it leaves owed. Unfinished
             # creates of a system keep their entity owed until they are found or given up.
             self.mirror.settle_owed(self.looked_at | set(states))

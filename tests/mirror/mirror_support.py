@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +9,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-PG_URL_VARIABLE = "SYNCENGINE_TEST_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -42,25 +37,6 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-@contextmanager
-def scratch_schema(url: str) -> Iterator[str]:
-    """A new empty PostgreSQL schema; yields a URL whose connections use it; drops it after."""
-    import psycopg
-
-    schema = f"mirror_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            separator = "&" if "?" in url else "?"
-            yield f"{url}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def postgres_url() -> str | None:
-    return os.environ.get(PG_URL_VARIABLE) or None
 
 
 # Any JSON value: what a base value, a payload or a conflict side may hold.
