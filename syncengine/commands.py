@@ -38,6 +38,9 @@ StateOption = typer.Option(
     None, "--state", envvar="SYNCENGINE_STATE_DIR", help="State directory (default ./state)."
 )
 ConfigOption = typer.Option(None, "--config", help="Config file (default ./syncengine.toml when present).")
+StrictOption = typer.Option(
+    False, "--strict", help="Warnings (values that could not be read) fail the run too: partial, exit 3."
+)
 WaitOption = typer.Option(
     0.0, "--wait", min=0.0, metavar="SECONDS",
     help="When another run holds the state, wait up to this long for it (default: exit 5 at once).",
@@ -85,10 +88,10 @@ def _workspace(
     )  # fmt: skip
 
 
-def _exit_code(report: RunReport) -> int:
+def _exit_code(report: RunReport, *, strict: bool = False) -> int:
     if report.status == "failed" or (report.pull_errors and not report.pulled):
         return EXIT_FAILED
-    if report.errors:
+    if report.errors or (strict and report.warnings):
         return EXIT_ERRORS
     return EXIT_CONFLICTS if report.open_conflicts else EXIT_OK
 
@@ -128,11 +131,26 @@ def _run_with(
     return report, calls
 
 
+def _strictly(report: RunReport, strict: bool) -> RunReport:
+    """With ``--strict`` a warning fails the run as a failed write does (status and exit code)."""
+    if strict and report.warnings and report.status == "succeeded":
+        report.status = "partial"
+    return report
+
+
 def _emit(
-    report: RunReport, calls: dict[str, Any], *, as_json: bool, html: Path | None, detail: bool
+    report: RunReport,
+    calls: dict[str, Any],
+    *,
+    as_json: bool,
+    html: Path | None,
+    detail: bool,
+    ws: Workspace | None = None,
 ) -> None:
     if as_json:
-        print(reports.dumps(reports.run_dict(report, calls)))
+        # The state keeps the field a system named for each failed write.
+        stored = ws.mirror.record_errors(run_id=report.run_id) if ws and not report.dry_run else []
+        print(reports.dumps(reports.run_dict(report, calls, stored)))
     else:
         reports.print_run(out, report, detail=detail)
     if html is not None:
@@ -152,6 +170,7 @@ def sync(
         help="Let through what the mass-change guard (rules: [guard]) holds back: values cleared in "
         "many contacts at once, or many records a full scan no longer sees.",
     ),
+    strict: bool = StrictOption,
     wait: float = WaitOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
@@ -169,11 +188,11 @@ def sync(
                 "[bold]No credentials set: syncing the bundled simulators[/] (sample data in the state dir)."
             )
             preview, calls = _run_once(ws, dry_run=True, full=full)
-            _emit(preview, calls, as_json=False, html=None, detail=False)
+            _emit(_strictly(preview, strict), calls, as_json=False, html=None, detail=False)
             if dry_run:
-                raise typer.Exit(_exit_code(preview))
+                raise typer.Exit(_exit_code(preview, strict=strict))
         report, calls = _run_once(ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
-        _emit(report, calls, as_json=as_json, html=html, detail=True)
+        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=True, ws=ws)
         if ws.simulated and not as_json and not dry_run:
             open_conflicts = ws.mirror.open_conflicts()
             if open_conflicts:
@@ -189,21 +208,22 @@ def sync(
                 f"Reports to open in a browser: {preview_file} (the preview) and {conflicts_file} "
                 "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`."
             )
-    raise typer.Exit(_exit_code(report))
+    raise typer.Exit(_exit_code(report, strict=strict))
 
 
 def plan(
     full: bool = typer.Option(False, "--full", help="Read every record, not only changes."),
     as_json: bool = typer.Option(False, "--json", help="Print the preview as JSON (documented shape)."),
     html: Path | None = typer.Option(None, "--html", help="Also write the preview as HTML to this file."),
+    strict: bool = StrictOption,
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Preview a sync (a dry run): counts, then each contact and field with current value, new value, why."""
     with _guard(), _workspace(state, config, simulate=True) as ws:
         report, calls = _run_once(ws, dry_run=True, full=full)
-        _emit(report, calls, as_json=as_json, html=html, detail=True)
-    raise typer.Exit(_exit_code(report))
+        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=True)
+    raise typer.Exit(_exit_code(report, strict=strict))
 
 
 def conflicts(
@@ -350,7 +370,9 @@ def status(
         runs = ws.mirror.recent_runs(5)
         open_conflicts = ws.mirror.open_conflicts()
         last = runs[0] if runs else None
-        errors = ws.mirror.record_errors(run_id=last.id) if last else []
+        stored = ws.mirror.record_errors(run_id=last.id) if last else []
+        errors = [p for p in stored if not RunReport.is_warning(p)]
+        warnings = [p for p in stored if RunReport.is_warning(p)]
         owed_counts = ws.mirror.owed_counts()
         owed = ws.mirror.owed(limit=OWED_SHOWN)
         demo = not ws.settings.configured and (ws.config.state_dir / SIMULATOR_STATE).exists()
@@ -366,6 +388,7 @@ def status(
         ],
         "open_conflicts": len(open_conflicts),
         "errors": [reports.problem_dict(p) for p in errors],
+        "warnings": [reports.problem_dict(p) for p in warnings],
         "owed": {"entities_by_reason": owed_counts, "first": [
             {"entity_id": o.entity_id, "system": o.system or None, "reason": o.reason, "detail": o.detail,
              "run_id": o.run_id, "since": o.at.isoformat() if o.at else None} for o in owed]},
@@ -381,8 +404,12 @@ def status(
         out.print(f"  {name:<15} {shown:<17} cursor {s['cursor']}")
     for r in data["runs"]:
         out.print(f"  run {r['id']} {r['started_at']} {r['status']}{' (dry run)' if r['dry_run'] else ''}")
-    out.print(f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}")
+    out.print(
+        f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}; "
+        f"warnings: {len(warnings)}"
+    )
     reports.print_problems(out, errors, title="Errors in the last run")
+    reports.print_problems(out, warnings, title="Warnings in the last run")
     if owed_counts:
         # What the next runs still owe, whatever happened to the runs that left it.
         shown = ", ".join(f"{reason} {count}" for reason, count in sorted(owed_counts.items()))

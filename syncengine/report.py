@@ -99,7 +99,8 @@ def plan_dict(plan: Plan, calls: Mapping[str, Sequence[HttpCall]] | None = None)
         "notes": [
             {"entity_id": n.entity_id, "contact": n.who, "field": n.field, "note": n.text} for n in plan.notes
         ],
-        "errors": [problem_dict(p) for p in plan.problems],
+        "errors": [problem_dict(p) for p in plan.problems if not RunReport.is_warning(p)],
+        "warnings": [problem_dict(p) for p in plan.problems if RunReport.is_warning(p)],
     }
 
 
@@ -113,9 +114,35 @@ def problem_dict(problem: RecordProblem) -> dict[str, Any]:
     }
 
 
-def run_dict(report: RunReport, calls: Mapping[str, Sequence[HttpCall]] | None = None) -> dict[str, Any]:
+def failed_writes(report: RunReport, stored: Iterable[RecordProblem] = ()) -> list[RecordProblem]:
+    """The run's failed writes by system, record and entity; ``stored`` (the run's record errors
+    in the state) supplies the field a system named, which the push outcome does not keep."""
+    if not report.push or not report.push.failed:
+        return []
+    fields = {(p.system, p.remote_id, p.entity_id): p.field for p in stored if p.field}
+    ops = {planned.op.op_id: planned.op for planned in report.plan.ops}
+    failed = []
+    for op_id, message in report.push.failed.items():
+        op = ops.get(op_id)
+        system = op.system if op else message.split(":", 1)[0]
+        remote_id, entity_id = (op.remote_id, op.entity_id) if op else (None, None)
+        failed.append(
+            RecordProblem(
+                system=system, message=message, remote_id=remote_id, entity_id=entity_id,
+                field=fields.get((system, remote_id, entity_id)), run_id=report.run_id,
+            )
+        )  # fmt: skip
+    return failed
+
+
+def run_dict(
+    report: RunReport,
+    calls: Mapping[str, Sequence[HttpCall]] | None = None,
+    stored: Iterable[RecordProblem] = (),
+) -> dict[str, Any]:
+    """``stored``: the run's record errors in the state, for the fields of failed writes."""
     push = report.push
-    return {
+    data = {
         "schema": SCHEMA_VERSION,
         "run_id": report.run_id,
         "dry_run": report.dry_run,
@@ -129,6 +156,8 @@ def run_dict(report: RunReport, calls: Mapping[str, Sequence[HttpCall]] | None =
         "timings": {k: round(v, 4) for k, v in report.timings.items()},
         **plan_dict(report.plan, calls),
     }
+    data["errors"] += [problem_dict(p) for p in failed_writes(report, stored)]
+    return data
 
 
 def conflict_dict(conflict: Conflict) -> dict[str, Any]:
@@ -171,7 +200,7 @@ def print_run(
         for planned in plan.ops:
             if planned.op.op_id in report.push.failed:
                 failed_by_system[planned.op.system] = failed_by_system.get(planned.op.system, 0) + 1
-    for problem in plan.problems:
+    for problem in report.problems:
         failed_by_system[problem.system] = failed_by_system.get(problem.system, 0) + 1
     for system in sorted(set(report.pulled) | set(by_system) | set(report.pull_errors)):
         counts.add_row(
@@ -218,21 +247,14 @@ def print_run(
         )
     for system, error in report.pull_errors.items():
         console.print(f"[red]{system}: {error}[/]")
-    if report.push and report.push.failed:
-        ops = {planned.op.op_id: planned for planned in plan.ops}
-        failed = [
-            RecordProblem(
-                system=ops[op_id].op.system if op_id in ops else "?",
-                message=message,
-                remote_id=ops[op_id].op.remote_id if op_id in ops else None,
-                entity_id=ops[op_id].op.entity_id if op_id in ops else None,
-            )
-            for op_id, message in report.push.failed.items()
-        ]
+    failed = failed_writes(report)
+    if failed:
         console.print(f"[red]{len(failed)} writes failed[/] (syncengine status lists them again)")
         print_problems(console, failed, title="Failed writes")
-    if plan.problems:
-        print_problems(console, plan.problems, title="Record problems")
+    if report.problems:
+        print_problems(console, report.problems, title="Record problems")
+    if report.warnings:
+        print_problems(console, report.warnings, title="Warnings (values kept as they are, not copied)")
 
 
 MAX_PROBLEM_ROWS = 20

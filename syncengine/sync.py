@@ -72,8 +72,32 @@ class RunReport:
 
     @property
     def errors(self) -> int:
+        """Failed writes, failed pulls and the problems that are failures (a write a system will
+        refuse, a write held back): what makes a run ``partial``. Warnings do not count."""
         failed = len(self.push.failed) if self.push else 0
-        return failed + len(self.pull_errors) + len(self.plan.problems)
+        return failed + len(self.pull_errors) + len(self.problems)
+
+    @property
+    def problems(self) -> list[RecordProblem]:
+        """The plan's problems that are failures, not warnings."""
+        return [p for p in self.plan.problems if not self.is_warning(p)]
+
+    @property
+    def warnings(self) -> list[RecordProblem]:
+        """Values that could not be read (kept as they are, not copied): reported, but the run
+        still succeeds, since every write it planned went through."""
+        return [p for p in self.plan.problems if self.is_warning(p)]
+
+    @staticmethod
+    def is_warning(problem: RecordProblem) -> bool:
+        """A value problem of one record's field, as ``Engine._canonical`` words it (also for the
+        problems stored in the state, which keep only their text)."""
+        return (
+            problem.field is not None
+            and problem.remote_id is not None
+            and problem.message.startswith(f"{problem.field}: ")
+            and "(value kept as " in problem.message
+        )
 
 
 class Engine:

@@ -89,3 +89,25 @@ def test_html_escapes_what_contacts_hold() -> None:
     page = reports.run_html(a_report())
     assert page.count("<script>") == 1 and "&lt;script&gt;" in page  # only the report's own script
     assert "Ada &lt;ada@x.io&gt;" in page
+
+
+def test_failed_writes_are_errors_by_record_and_field_and_warnings_are_apart() -> None:
+    from syncengine.mirror import RecordProblem
+    from syncengine.push import PushOutcome
+
+    report = a_report()
+    report.dry_run = False
+    report.push = PushOutcome(failed={"op1": "leadconnector PUT /contacts/L1: refused"})
+    kept = "country: unknown country (value kept as 'Narnia')"
+    warning = RecordProblem("apollo", kept, "A1", "e1", "country")
+    report.plan.problems.append(warning)
+    stored = [RecordProblem("leadconnector", "update of Ada: refused", "L1", "e1", "title")]
+
+    data = reports.run_dict(report, stored=stored)
+
+    assert data["errors"] == [
+        {"system": "leadconnector", "remote_id": "L1", "entity_id": "e1", "field": "title",
+         "message": "leadconnector PUT /contacts/L1: refused"}
+    ]  # fmt: skip
+    assert [w["field"] for w in data["warnings"]] == ["country"]
+    assert report.errors == 1 and report.warnings == [warning]
