@@ -18,7 +18,10 @@ or three systems). Three scenarios, each ending in counts of what went wrong:
   among the sample people; one sync, then a second one.
 
 Figures: faults injected by kind (the simulators' ``/__admin/counters``); runs until settled; kills
-survived; duplicates (an email held by two contacts of one system); lost updates (a system's
+survived; duplicates (an email held by two contacts of one system, or a person the oracle finds
+twice in one system); forgotten (people ``tests/oracle.py`` finds missing where the create rules
+place them, with nothing in the state saying why: a forgotten create writes nothing, so only the
+simulators' own data and the rules can show it); lost updates (a system's
 field whose end value differs from a fault-free run of the same people and edits); outbox ops left
 unfinished; base mismatches (a linked system holding another value than the base, beyond values a
 person cleared); and for bad input how each contact ended: reported by system, record and field;
@@ -44,6 +47,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests"))  # the oracle the tests judge by, so both judge alike
+
+import oracle  # noqa: E402
 
 from syncengine.canonical import is_blank, same  # noqa: E402
 from syncengine.connectors.base import RemoteRecord  # noqa: E402
@@ -255,11 +261,21 @@ def duplicates(cluster: SimCluster, seeded: dict[str, list[str]] | None = None) 
 # --------------------------------------------------------------------------- scenario 1: faults
 
 
+def audit(bench: Bench, truth: oracle.Truth, mirror: Mirror) -> dict[str, Any]:
+    """The oracle's findings, as row fields."""
+    findings = oracle.audit(bench.cluster, truth, bench.rules, mirror)
+    return {
+        "forgotten": len(findings.missing),
+        "oracle": findings.summary(),
+        "oracle_examples": findings.problems[:5],
+    }
+
+
 def faults_scenario(bench: Bench, kind: str, phase: str) -> dict[str, Any]:
     args = bench.args
     expected = bench.fault_free_state(phase)
     drive.reset(bench.cluster)
-    drive.seed_people(bench.cluster, args.contacts, seed=args.seed)
+    truth = oracle.seed_people(bench.cluster, args.contacts, seed=args.seed)
     mirror = bench.mirror()
     if phase == "steady":
         bench.settle(mirror, 6)
@@ -283,6 +299,7 @@ def faults_scenario(bench: Bench, kind: str, phase: str) -> dict[str, Any]:
         "lost_examples": lost[:5],
         "outbox_left": len(mirror.pending()),
         "base_mismatches": bench.base_mismatches(mirror),
+        **audit(bench, truth, mirror),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     mirror.close()
@@ -353,7 +370,7 @@ def kills_scenario(bench: Bench) -> list[dict[str, Any]]:
     rng = random.Random(args.seed)
     expected = {phase: bench.fault_free_state(phase) for phase in PHASES}
     drive.reset(bench.cluster)
-    drive.seed_people(bench.cluster, args.contacts, seed=args.seed)
+    truth = oracle.seed_people(bench.cluster, args.contacts, seed=args.seed)
     state = bench.tmp / "killed.db"
     rows = []
     for phase, kills in (("initial", args.kills // 2), ("steady", args.kills - args.kills // 2)):
@@ -376,6 +393,7 @@ def kills_scenario(bench: Bench) -> list[dict[str, Any]]:
                 "lost_examples": lost[:5],
                 "outbox_left": len(mirror.pending()),
                 "base_mismatches": bench.base_mismatches(mirror),
+                **audit(bench, truth, mirror),
                 "wall_s": round(time.perf_counter() - started, 1),
             }
         )
@@ -546,14 +564,25 @@ def main() -> None:
     path.write_text(json.dumps(result, indent=2, default=str))
 
     print(f"contacts {args.contacts}, seed {args.seed}\n")
-    print("| scenario | faults injected | runs | kills survived | bad inputs | duplicates | lost updates | "
-          "outbox left | base mismatches | wall s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| scenario | faults injected | runs | kills survived | bad inputs | duplicates | forgotten | "
+          "lost updates | outbox left | base mismatches | wall s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         injected = ", ".join(f"{k} {v}" for k, v in sorted(r["faults_injected"].items())) or "-"
         print(f"| {r['scenario']} | {injected} | {r['runs']} | {r['kills']} | {r['bad_inputs']} | "
-              f"{r['duplicates']} | {r['lost_updates']} | {r['outbox_left']} | {r['base_mismatches']} | "
-              f"{r['wall_s']} |")  # fmt: skip
+              f"{r['duplicates']} | {r.get('forgotten', '-')} | {r['lost_updates']} | {r['outbox_left']} | "
+              f"{r['base_mismatches']} | {r['wall_s']} |")  # fmt: skip
+    totals = {
+        "faults_injected": sum(sum(r["faults_injected"].values()) for r in rows),
+        "kills": sum(r["kills"] for r in rows),
+        "duplicates": sum(r["duplicates"] for r in rows),
+        "forgotten": sum(r.get("forgotten", 0) for r in rows),
+        "lost_updates": sum(r["lost_updates"] for r in rows),
+        "outbox_left": sum(r["outbox_left"] for r in rows),
+    }
+    result["totals"] = totals
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print("\ntotals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     bad = next((r for r in rows if r["scenario"] == "bad input"), None)
     if bad:
         print(f"\nbad input: {bad['bad_inputs']} tried ({bad['refused_by_apollo_itself']} refused by Apollo "
@@ -563,6 +592,8 @@ def main() -> None:
     for r in rows:
         if r.get("lost_examples"):
             print(f"lost in {r['scenario']}: {r['lost_examples']}")
+        if r.get("oracle_examples"):
+            print(f"oracle findings in {r['scenario']}: {r['oracle_examples']}")
     print(f"JSON: {path.relative_to(ROOT)}")
 
 

@@ -34,12 +34,14 @@ class Workspace:
     mirror: Mirror
     simulated: bool = False
     _stack: ExitStack = field(default_factory=ExitStack)
+    client_budget: bool = True
 
     def connectors(self, *, on_wait: WaitCallback | None = None) -> dict[str, Connector]:
-        # The bundled simulators run without rate limits, so the client-side budget is off too.
-        built = build_connectors(
-            self.settings, self.config.options, on_wait=on_wait, proactive_limits=not self.simulated
-        )
+        # The bundled simulators run without rate limits, so the client-side budget is off too; so
+        # it is with SYNCENGINE_CLIENT_BUDGET=off (an account with other limits than the documented
+        # ones, or simulators started with --no-rate-limits): 429s and rate-limit headers still pace.
+        budget = not self.simulated and self.client_budget
+        built = build_connectors(self.settings, self.config.options, on_wait=on_wait, proactive_limits=budget)
         for connector in built.values():
             self._stack.callback(connector.close)
         return {s: c for s, c in built.items() if s not in self.config.disabled}
@@ -99,4 +101,5 @@ def open_workspace(
     except BaseException:
         stack.close()
         raise
-    return Workspace(config, settings, rules, mirror, simulated, stack)
+    budget = env.get("SYNCENGINE_CLIENT_BUDGET", "on").strip().lower() not in ("off", "0", "false", "no")
+    return Workspace(config, settings, rules, mirror, simulated, stack, budget)

@@ -48,3 +48,31 @@ def test_a_create_that_may_still_land_is_looked_for_not_sent_again(world: World)
     assert third.resumed["recovered"] == 1
     assert [c["email"] for c in world.sim("corporatemerch").contacts()] == ["ada@late.example"]
     assert world.mirror.pending() == []
+
+
+def test_recovering_many_lost_creates_spends_no_call_of_the_budget(world: World) -> None:
+    # Looking each lost create up with its own search once used up Apollo's hourly search budget,
+    # so the same run's pull failed. They are now found among the records the pull just read.
+    people = [
+        {"firstName": f"Lost{i}", "lastName": "Create", "email": f"lost{i}@late.example"} for i in range(60)
+    ]
+    world.sim("leadconnector").seed_contacts(people)
+    faults = {"timeout_rate": 1.0, "timeout_seconds": SERVER_DELAY, "methods": ["POST"],
+              "paths": ["/contacts/bulk_create"]}  # fmt: skip
+    url = f"{world.cluster['apollo'].admin_url}/faults"
+    httpx.put(url, json=faults, timeout=10).raise_for_status()
+    first = world.sync(read_timeout=READ_TIMEOUT, attempts=1)
+    httpx.put(url, json={}, timeout=10).raise_for_status()
+    assert first.push is not None and first.push.failed
+    time.sleep(2 * READ_TIMEOUT + 0.5)  # they have landed, and may no longer land later
+    world.clear_journals()
+
+    second = world.sync(read_timeout=READ_TIMEOUT)
+
+    assert second.resumed["recovered"] == len(people)
+    assert second.pull_errors == {}
+    searches = [e for e in world.journal("apollo") if e["path"].endswith("/contacts/search")]
+    writes = [e for e in world.writes("apollo") if "/contacts" in e["path"]]
+    assert len(searches) <= 3, searches  # the pull's own pages, and the check before writes
+    assert writes == []  # nothing created again
+    assert sorted(c["email"] for c in world.sim("apollo").contacts()) == sorted(p["email"] for p in people)

@@ -84,7 +84,8 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(state_target: str) -> Non
 
 
 def _sync(world: World, target: str, state_dir: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, **world.cluster.environment(), "SYNCENGINE_DATABASE_URL": target}
+    env = {**os.environ, **world.cluster.environment(), "SYNCENGINE_DATABASE_URL": target,
+           "SYNCENGINE_CLIENT_BUDGET": "off"}  # fmt: skip
     if "://" not in target:
         env.pop("SYNCENGINE_DATABASE_URL")
     return subprocess.Popen(
