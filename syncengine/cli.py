@@ -1,9 +1,9 @@
 """The ``syncengine`` command line.
 
-Exit codes (stable, for scripts): 0 all systems agree; 1 the run succeeded but conflicts wait for a
-person; 2 usage or configuration error; 3 some records or writes failed (the rest synced); 4 the run
-failed (a system could not be reached or refused the credentials, or the state database is unusable).
-"""
+Exit codes (stable, for scripts; the README's table): 0 all systems agree (warnings do not count
+unless ``--strict``); 1 the run succeeded but conflicts wait for a person; 2 usage or configuration
+error; 3 some records or writes failed (the rest synced); 4 the run failed (a system could not be
+reached or refused the credentials, or the state database is unusable); 5 another run holds the state."""
 
 from __future__ import annotations
 

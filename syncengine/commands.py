@@ -89,7 +89,9 @@ def _workspace(
 
 
 def _exit_code(report: RunReport, *, strict: bool = False) -> int:
-    if report.status == "failed" or (report.pull_errors and not report.pulled):
+    # A system that could not be read (unreachable, or refusing the credentials) fails the run,
+    # even when the others synced: nothing of it was looked at.
+    if report.status == "failed" or report.pull_errors:
         return EXIT_FAILED
     if report.errors or (strict and report.warnings):
         return EXIT_ERRORS
@@ -270,12 +272,25 @@ def resolve(
     if (conflict_id is None) == (field is None):
         err.print("give a conflict id or --field FIELD")
         raise typer.Exit(EXIT_USAGE)
+    from syncengine.mirror import NotFoundError
+
     with _guard(), _workspace(state, config, lock=True, wait=wait, command="resolve") as ws:
-        chosen = (
-            [ws.mirror.get_conflict(conflict_id)]
-            if conflict_id is not None
-            else ws.mirror.conflicts(status="open", field=field)
-        )
+        try:
+            chosen = (
+                [ws.mirror.get_conflict(conflict_id)]
+                if conflict_id is not None
+                else ws.mirror.conflicts(status="open", field=field)
+            )
+        except NotFoundError as exc:
+            err.print(f"no conflict {conflict_id}: `syncengine conflicts` lists the open ones")
+            raise typer.Exit(EXIT_USAGE) from exc
+        if not chosen:
+            err.print(f"no open conflict on field {field!r}: `syncengine conflicts` lists the open ones")
+            raise typer.Exit(EXIT_USAGE)
+        for conflict in chosen:
+            if conflict.status != "open":
+                err.print(f"conflict {conflict.id} is already {conflict.status}")
+                raise typer.Exit(EXIT_USAGE)
         for conflict in chosen:
             if take is not None:
                 if take not in conflict.values:
@@ -459,7 +474,8 @@ def run(
         signal.signal(sig, lambda *_: stop.set())
     # In sandbox mode the simulators' data is part of the state: the lock is held throughout.
     # Otherwise each cycle takes it, so `resolve` or a manual `sync` can run between cycles.
-    sandbox = not load_settings(environment(None)).configured
+    with _guard():
+        sandbox = not load_settings(environment(None)).configured
     with _guard(), _workspace(state, config, simulate=True, lock=sandbox, wait=wait, command="run") as ws:
         if ws.simulated:
             out.print("[bold]No credentials set: syncing the bundled simulators[/] every cycle.")

@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pycountry
 from dotenv import dotenv_values
 
 from syncengine.connectors.base import ConnectorOptions
@@ -61,7 +62,11 @@ def environment(env: Mapping[str, str] | None = None, cwd: Path | None = None) -
     base = dict(os.environ if env is None else env)
     dotenv = (cwd or Path.cwd()) / ".env"
     if dotenv.is_file():
-        for key, value in dotenv_values(dotenv).items():
+        try:
+            values = dotenv_values(dotenv)
+        except UnicodeDecodeError as exc:
+            raise ConfigFileError(f"{dotenv}: {_not_utf8(exc)}") from exc
+        for key, value in values.items():
             if value is not None:
                 base.setdefault(key, value)
     return base
@@ -78,12 +83,20 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigFileError(f"{path}: {_not_utf8(exc)}") from exc
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigFileError(f"{path}: {exc}") from exc
     where = str(path)
     _only(data, _TOP_KEYS, where, "")
     region = _typed(data, "default_region", str, "US", where)
+    if pycountry.countries.get(alpha_2=region.upper()) is None:
+        # Phone numbers are read in this region, so a typo would silently misread every local number.
+        raise ConfigFileError(
+            f"{where}: default_region: {region!r} is not a two-letter country code (ISO 3166), e.g. US, GB"
+        )
+    region = region.upper()
     systems = data.get("systems", {})
     if not isinstance(systems, dict):
         raise ConfigFileError(f"{where}: systems: must be a table")
@@ -115,6 +128,10 @@ def load_config(
         disabled=frozenset(disabled),
         source=path,
     )
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); save it as UTF-8"
 
 
 def _only(table: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:

@@ -87,8 +87,8 @@ def load_rules(path: Path | str | None = None) -> Rules:
     origin: dict[str, Path] = {}
     for file in files:
         try:
-            data = tomllib.loads(file.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise RulesError(f"{_shown(file)}: {exc}") from exc
         _merge_into(merged, data, origin, file, "")
     return _build(merged, origin, files[-1])

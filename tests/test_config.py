@@ -66,3 +66,22 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
     env = environment({"APOLLO_API_KEY": "from-env"}, cwd=tmp_path)
     assert env["APOLLO_API_KEY"] == "from-env"
     assert env["LEADCONNECTOR_TOKEN"] == "file-token"
+
+
+def test_an_unknown_default_region_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "syncengine.toml"
+    path.write_text('default_region = "Narnia"\n')
+    with pytest.raises(ConfigFileError, match=r"syncengine.toml: default_region: 'Narnia'"):
+        load_config(path, state_dir=tmp_path, env={})
+    path.write_text('default_region = "gb"\n')
+    assert load_config(path, state_dir=tmp_path, env={}).default_region == "GB"
+
+
+def test_a_config_or_env_file_that_is_not_utf8_names_the_file_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "syncengine.toml"
+    path.write_bytes(b'rules = "caf\xe9"\n')
+    with pytest.raises(ConfigFileError, match=r"syncengine.toml: not UTF-8 \(byte 0xe9 at position 12\)"):
+        load_config(path, state_dir=tmp_path, env={})
+    (tmp_path / ".env").write_bytes(b"APOLLO_API_KEY=\xff\n")
+    with pytest.raises(ConfigFileError, match=r"\.env: not UTF-8"):
+        environment({}, cwd=tmp_path)
