@@ -4,9 +4,14 @@
 are held in memory next to the mirror (``Mirror.preview_records``), and no CRM, link, base,
 conflict, history, outbox op, cursor or run row is written.
 
-Which entities a run looks at: those with a record that changed since the last completed run,
-records still unlinked, entities whose writes failed last time, and entities with a conflict a
-person settled. Everything else already agrees with its base.
+Which entities a run looks at: those with a record that changed since the last run that
+processed its system (the run that set the system's cursor), records still unlinked, entities that
+earlier runs owe work (the ``owed`` table: planned, failed, interrupted or deferred, whatever became
+of those runs), and entities with a conflict a person settled. Everything else already agrees
+with its base.
+
+Only the holder of the state lock (``syncengine.state_lock``) may run it for real: a run still
+marked running when another starts is taken for dead and marked interrupted.
 """
 
 from __future__ import annotations
@@ -140,9 +145,6 @@ class Engine:
         if not dry_run:
             # The caller holds the state lock, so a run still marked running died with its process.
             self.mirror.interrupt_unfinished_runs()
-        # Runs that failed or were killed since then are not a starting point: what they pulled is
-        # looked at again (what they owe is in the owed table).
-        previous = self._previous_sync()
         run_id = 0 if dry_run else self.mirror.start_run().id
         report = RunReport(run_id, dry_run, Plan())
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], {}
@@ -163,7 +165,7 @@ class Engine:
             # Custom-field targets are known once the catalogues are loaded (during the pull).
             self.holds = {s: c.fields for s, c in self.connectors.items()}
             with self._timed(report, "match"):
-                states = self._load_states(run_id, active, previous, report, dry_run=dry_run)
+                states = self._load_states(run_id, active, report, dry_run=dry_run)
             with self._timed(report, "merge"):
                 self._merge(states)
             with self._timed(report, "plan"):
@@ -215,13 +217,6 @@ class Engine:
                 errors=[f"{s}: {e}" for s, e in report.pull_errors.items()],
             )  # fmt: skip
         return report
-
-    def _previous_sync(self) -> Any:
-        """The last sync that finished (an undo run moves values, not the changes a sync reads)."""
-        for run in self.mirror.recent_runs(200):
-            if not run.dry_run and run.status in ("succeeded", "partial") and "undo_of" not in run.counts:
-                return run
-        return self.mirror.last_run(status=("succeeded", "partial"), dry_run=False)
 
     def _find_pulled(self, stored: Any) -> RemoteRecord | None:
         """The unlinked record just pulled into the mirror that a create whose answer was lost made:
@@ -400,14 +395,17 @@ class Engine:
         return dict(canonical.values)
 
     def _load_states(
-        self, run_id: int, active: list[str], previous: Any, report: RunReport, *, dry_run: bool
+        self, run_id: int, active: list[str], report: RunReport, *, dry_run: bool
     ) -> dict[str, EntityState]:
-        since = (previous.id + 1) if previous is not None else 0
         problems = report.plan.problems
         touched: set[str] = set()
         values: dict[tuple[str, str], dict[str, Any]] = {}
         unlinked: dict[tuple[str, str], StoredRecord] = {}
         for system in active:
+            # Changes since the last run that processed this system (the one that set its cursor):
+            # a run whose pull of it stopped part-way stored records it never merged.
+            cursor = self.mirror.get_cursor(system)
+            since = cursor.run_id + 1 if cursor is not None and cursor.run_id is not None else 0
             changed = {r.remote_id: r for r in self.mirror.changed_records(system, since)}
             changed.update({rid: r for (s, rid), r in self.overlay.items() if s == system})
             for record in changed.values():
