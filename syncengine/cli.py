@@ -11,11 +11,14 @@ from pathlib import Path
 
 import typer
 
-from syncengine.sim.runner import DEFAULT_PORTS, SimCluster, SimClusterError, serve_until_signalled
+from syncengine.sim.runner import DEFAULT_PORTS, SimCluster, serve_until_signalled
 from syncengine.sim.sampledata import SYSTEMS
 
+# Help texts are plain text: "[guard]" in an option's help is a rules section, not markup.
 app = typer.Typer(
-    help="Two-way contact sync between Apollo.io, LeadConnector and CorporateMerch.", no_args_is_help=True
+    help="Two-way contact sync between Apollo.io, LeadConnector and CorporateMerch.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -53,8 +56,10 @@ def sim(
     One line per system, in the form of the environment variables the engine reads. Credentials
     default to the values of those variables when set; such values are never printed.
     """
+    from syncengine.commands import _guard
+
     chosen = tuple(s.strip() for s in systems.split(",") if s.strip())
-    try:
+    with _guard():
         cluster = SimCluster(
             systems=chosen,
             ports={
@@ -75,9 +80,6 @@ def sim(
             state_file=state_file,
         )
         serve_until_signalled(cluster, lambda lines: [print(line, flush=True) for line in lines])
-    except SimClusterError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _register() -> None:

@@ -52,23 +52,25 @@ err = Console(stderr=True, soft_wrap=True)  # a message is one line, greppable i
 
 @contextmanager
 def _guard() -> Iterator[None]:
-    """Turn the errors a person can act on into a message and an exit code; no traceback."""
+    """Turn the errors a person can act on into one line and an exit code; no traceback.
+
+    Every message is escaped: it may hold a CRM's text or a value, never rich markup of ours."""
+    from syncengine.schedule import IntervalError
+    from syncengine.sim.runner import SimClusterError
+
     try:
         yield
     except (ConfigFileError, RulesError) as exc:
-        err.print(f"[red]configuration error:[/] {exc}")
+        err.print(f"[red]configuration error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (IntervalError, SimClusterError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from exc
     except StateBusyError as exc:
         err.print(f"[yellow]busy:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_BUSY) from exc
-    except RunFailedError as exc:
+    except (RunFailedError, StopSystemError, MirrorError, ConnectorError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_FAILED) from exc
-    except (StopSystemError, MirrorError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_FAILED) from exc
-    except ConnectorError as exc:
-        err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_FAILED) from exc
 
 
@@ -158,7 +160,7 @@ def _emit(
     if html is not None:
         html.write_text(reports.run_html(report))
         if not as_json:
-            out.print(f"report written to {html}")
+            out.print(f"report written to {html}", markup=False)
 
 
 def sync(
@@ -285,7 +287,7 @@ def resolve(
             err.print(f"no conflict {conflict_id}: `syncengine conflicts` lists the open ones")
             raise typer.Exit(EXIT_USAGE) from exc
         if not chosen:
-            err.print(f"no open conflict on field {field!r}: `syncengine conflicts` lists the open ones")
+            err.print(f"no open conflict on field {field!r}: see `syncengine conflicts`", markup=False)
             raise typer.Exit(EXIT_USAGE)
         for conflict in chosen:
             if conflict.status != "open":
@@ -294,7 +296,8 @@ def resolve(
         for conflict in chosen:
             if take is not None:
                 if take not in conflict.values:
-                    err.print(f"conflict {conflict.id}: {take} is not one of {', '.join(conflict.values)}")
+                    sides = ", ".join(conflict.values)
+                    err.print(f"conflict {conflict.id}: {take} is not one of {sides}", markup=False)
                     raise typer.Exit(EXIT_USAGE)
                 chosen_value = conflict.values[take]
                 by = f"person: took {take}"
@@ -303,8 +306,8 @@ def resolve(
                 by = "person: set value"
             ws.mirror.resolve_conflict(conflict.id, chosen_value, resolved_by=by)
             out.print(
-                f"conflict {conflict.id} ({conflict.field}) settled: {chosen_value!r}; "
-                "the next sync writes it"
+                escape(f"conflict {conflict.id} ({conflict.field}) settled: {chosen_value!r}; ")
+                + "the next sync writes it"
             )
 
 
@@ -335,9 +338,10 @@ def history(
     for column in ("run", "at", "entity", "system", "field", "old", "new", "why"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        table.add_row(str(e.run_id), f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", e.entity_id[:8],
-                      e.system or "base", e.field, reports._show(e.old_value), reports._show(e.new_value),
-                      e.reason)  # fmt: skip
+        table.add_row(*reports.plain(
+            str(e.run_id), f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", e.entity_id[:8], e.system or "base",
+            e.field, reports._show(e.old_value), reports._show(e.new_value), e.reason,
+        ))  # fmt: skip
     out.print(table)
 
 
@@ -358,9 +362,9 @@ def show(
         open_conflicts = ws.mirror.open_conflicts([entity_id])
     out.print(f"[bold]entity {entity_id}[/]")
     for system, remote_id in links.items():
-        out.print(f"  {system}: {remote_id}")
+        out.print(f"  {system}: {remote_id}", markup=False)
     for name, value in base.items():
-        out.print(f"  {name}: {reports._show(value)}")
+        out.print(f"  {name}: {reports._show(value)}", markup=False)
     if open_conflicts:
         reports.print_conflicts(out, open_conflicts)
 
@@ -411,7 +415,7 @@ def status(
     if as_json:
         print(reports.dumps(data))
         return
-    out.print(f"state: {info.backend} {info.location} (schema {info.schema_version})")
+    out.print(f"state: {info.backend} {info.location} (schema {info.schema_version})", markup=False)
     # With no credentials, `sync` talks to the bundled simulators whose data lives in the state dir.
     unconfigured = "bundled simulator" if demo else "not configured"
     for name, s in systems.items():
@@ -466,11 +470,8 @@ def run(
     """Keep syncing on a schedule: one cycle at a time; SIGINT/SIGTERM finishes the cycle, then stops."""
     from syncengine.schedule import parse_interval, run_every
 
-    try:
+    with _guard():
         seconds = parse_interval(every)
-    except ValueError as exc:
-        err.print(str(exc))
-        raise typer.Exit(EXIT_USAGE) from exc
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

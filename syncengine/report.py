@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from syncengine.connectors.base import HttpCall
 from syncengine.mirror import Conflict, RecordProblem
@@ -35,6 +37,11 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items()) or "—"
     return str(value)
+
+
+def plain(*cells: str) -> list[Text]:
+    """Table cells as plain text: CRM values and messages are never read as rich markup."""
+    return [Text(cell) for cell in cells]
 
 
 def _when(value: datetime | None) -> str | None:
@@ -220,10 +227,10 @@ def print_run(
             changes.add_column(column, overflow="fold")
         every = [(planned, change) for planned in plan.ops for change in planned.changes]
         for planned, change in every[:max_rows]:
-            changes.add_row(
+            changes.add_row(*plain(
                 planned.who, planned.op.system, planned.op.kind, change.field,
                 _show(change.old), _show(change.new), change.reason,
-            )  # fmt: skip
+            ))  # fmt: skip
         console.print(changes)
         if max_rows is not None and len(every) > max_rows:
             console.print(
@@ -239,14 +246,14 @@ def print_run(
         for c in settled:
             values = "; ".join(f"{s}: {_show(v)}" for s, v in c.conflict.values.items())
             kept = f"{c.conflict.winner}" if c.conflict.winner else "merged"
-            table.add_row(c.who, c.conflict.field, values, c.conflict.policy, kept)
+            table.add_row(*plain(c.who, c.conflict.field, values, c.conflict.policy, kept))
         console.print(table)
     if open_conflicts:
         console.print(
             f"[bold yellow]{len(open_conflicts)} conflicts wait for a person[/] (syncengine conflicts)"
         )
     for system, error in report.pull_errors.items():
-        console.print(f"[red]{system}: {error}[/]")
+        console.print(f"[red]{escape(f'{system}: {error}')}[/]")
     failed = failed_writes(report)
     if failed:
         console.print(f"[red]{len(failed)} writes failed[/] (syncengine status lists them again)")
@@ -271,7 +278,7 @@ def print_problems(
         table.add_column(column, overflow="fold")
     for problem in problems[:max_rows]:
         record = problem.remote_id or (f"entity {problem.entity_id[:8]}" if problem.entity_id else "—")
-        table.add_row(problem.system, record, problem.field or "—", problem.message)
+        table.add_row(*plain(problem.system, record, problem.field or "—", problem.message))
     console.print(table)
     if len(problems) > max_rows:
         console.print(f"... and {len(problems) - max_rows} more (`--json` lists them all)")
@@ -292,7 +299,7 @@ def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:
             c.status if c.status == "open" else f"{c.status} ({c.resolved_by}: {_show(c.resolution_value)})"
         )
         table.add_row(
-            str(c.id), c.entity_id[:8], c.field, _show(c.base_value), values, since, c.policy, status
+            *plain(str(c.id), c.entity_id[:8], c.field, _show(c.base_value), values, since, c.policy, status)
         )
     console.print(table)
 

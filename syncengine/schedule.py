@@ -21,11 +21,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600}
 _cycles: dict[str, Callable[[], None]] = {}
 
 
+class IntervalError(ValueError):
+    """An interval that is not a number of seconds, minutes or hours; names what was given."""
+
+
 def parse_interval(text: str) -> float:
     """``"30s"``, ``"5m"``, ``"1h"`` (or plain seconds) -> seconds; at least one second."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if not match or float(match.group(1)) * _UNITS[match.group(2) or "s"] < 1:
-        raise ValueError(f"interval {text!r}: use a number with s, m or h, e.g. 30s, 5m, 1h")
+        raise IntervalError(f"interval {text!r}: use a number with s, m or h, e.g. 30s, 5m, 1h")
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
