@@ -47,7 +47,7 @@ from typing import Any
 from syncengine.canonical import SET_FIELDS, is_blank, same
 from syncengine.connectors.base import Connector, RemoteRecord, WriteOp, WriteResult
 from syncengine.connectors.errors import ConnectorError, MissingRecordError, RecordError, StopSystemError
-from syncengine.mirror import HistoryEntry, Mirror, NewOp, RecordProblem
+from syncengine.mirror import HistoryEntry, Mirror, NewOp, Owed, RecordProblem
 from syncengine.plan import who
 from syncengine.push import op_payload
 
@@ -298,6 +298,12 @@ def apply_undo(
                           errors=[f"{type(exc).__name__}: {exc}"])  # fmt: skip
         raise
     failed = result.failed or any(r.error for r in plan.records)
+    # The next sync merges every entity written back (what the systems now hold moves on from
+    # there); owed work other runs left stays as it is.
+    mirror.owe(
+        Owed(r.entity_id, "", "undone", f"values written back by the undo of run {plan.run_id}", run.id)
+        for r in plan.records if r.written and r.entity_id
+    )  # fmt: skip
     mirror.finish_run(run.id, "partial" if failed else "succeeded", counts=_counts(mirror, plan, result))
     return result
 
@@ -434,10 +440,4 @@ def _counts(mirror: Mirror, plan: UndoPlan, result: UndoResult) -> dict[str, Any
         "skipped_records": sum(1 for r in plan.records if r.skipped),
         "base_moved": len(result.base),
     }
-    last = mirror.last_run(status=("succeeded", "partial"), dry_run=False)
-    if last is not None and "retry_entities" in last.counts:
-        # Where what a sync owes lives in the last run's counts, this run carries it on (with the
-        # entities written back, whose merge is owed), so the next sync drops none of it.
-        written = {r.entity_id for r in plan.records if r.written}
-        counts["retry_entities"] = sorted(set(last.counts["retry_entities"]) | written)
     return counts

@@ -419,3 +419,18 @@ def test_undo_without_credentials_writes_back_in_the_bundled_simulators(tmp_path
     assert redone == []
     assert not [c for c in again["conflicts"] if (c["entity_id"], c["field"]) in {
         (r["entity_id"], f["field"]) for r in written for f in r["fields"]}]  # fmt: skip
+
+
+def test_creates_refused_before_an_undo_are_still_planned_after_it(world: World) -> None:
+    # Owed work once lived in the last run's counts, which an undo run does not carry: the creates
+    # every run had reported as refused were never planned again.
+    seed_sample(world, 60)
+    first = world.sync()
+    assert first.push is not None
+    refused = {p.op.entity_id for p in first.plan.ops if p.op.op_id in first.push.failed}
+    assert refused, "the sample has CorporateMerch creates refused for a missing street"
+
+    undo(world, first.run_id)
+    after = world.sync()
+
+    assert refused <= {p.op.entity_id for p in after.plan.ops}
