@@ -1,6 +1,6 @@
 """Progress of long pulls and pushes on a terminal: one bar per phase and system with counts, and
-the rate-limit waits as they happen. Silent when stderr is not a terminal, so JSON output, pipes
-and CI logs stay clean (``SYNCENGINE_PROGRESS=1`` forces it on, ``0`` off)."""
+one line per system that waits for a rate limit, kept current. Silent when stderr is not a
+terminal, so JSON output, pipes and CI logs stay clean (``SYNCENGINE_PROGRESS=1`` forces it on, ``0`` off)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from syncengine.connectors.http import RateLimitWait
@@ -39,6 +40,7 @@ class SyncProgress:
             disable=not self.enabled,
         )
         self._tasks: dict[tuple[str, str], TaskID] = {}
+        self._waits: dict[str, tuple[int, float]] = {}  # system -> waits so far, seconds in all
 
     def __enter__(self) -> SyncProgress:
         self._progress.start()
@@ -56,5 +58,14 @@ class SyncProgress:
         self._progress.update(self._tasks[key], completed=count, total=total)
 
     def on_wait(self, wait: RateLimitWait) -> None:
-        if self.enabled:
-            self._progress.console.print(f"[yellow]{wait}[/]")
+        """One line per system that waited, kept current: how many waits, how long in all, the
+        last reason (a 429 storm is one moving line, not a line per retry)."""
+        if not self.enabled:
+            return
+        count, seconds = self._waits.get(wait.system, (0, 0.0))
+        self._waits[wait.system] = count, seconds = count + 1, seconds + wait.seconds
+        text = f"[yellow]wait {wait.system}: {count} × {seconds:.0f} s ({escape(wait.reason)})[/]"
+        key = ("wait", wait.system)
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(text, total=None)
+        self._progress.update(self._tasks[key], description=text)

@@ -49,3 +49,20 @@ def test_progress_shows_counts_per_phase_and_system_when_asked(cluster: SimClust
         assert f"pull {system}" in done.stderr
     pushed = re.findall(r"push (\w+)\s.*?(\d+)/(\d+)", done.stderr)
     assert pushed and all(a == b for _, a, b in pushed[-2:]), done.stderr[-2000:]
+
+
+def test_a_storm_of_rate_limit_waits_is_one_line_per_system() -> None:
+    import io
+
+    from rich.console import Console
+
+    from syncengine.connectors.http import RateLimitWait
+    from syncengine.progress import SyncProgress
+
+    buf = io.StringIO()
+    with SyncProgress(Console(file=buf, force_terminal=True, width=120), enabled=True) as progress:
+        for _ in range(40):
+            progress.on_wait(RateLimitWait("apollo", "search", 1.0, "429 [/x] Retry-After"))
+    shown = buf.getvalue()
+    assert "wait apollo: 40 × 40 s" in shown and "[/x]" in shown  # the reason is shown as text
+    assert shown.count("wait apollo") < 10  # redrawn in place, not printed 40 times
