@@ -118,3 +118,29 @@ def test_two_syncs_started_together_never_duplicate_a_contact(
         assert [r.status for r in runs if r.status not in ("succeeded", "partial")] == []
         assert len(runs) == 2  # the refused process started no run
         oracle.assert_complete(oracle.audit(world.cluster, truth, world.rules, mirror))
+
+
+def test_read_only_commands_never_wait_for_the_lock(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    target = str(state_dir / "syncengine.db")
+    Mirror.open(target).close()
+    holder = _holder(target, 60)
+    vendors = ("APOLLO_", "LEADCONNECTOR_", "CORPORATEMERCH_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(vendors)}  # sandbox mode
+    try:
+        for command in (["status"], ["conflicts"], ["history"], ["sync", "--dry-run", "--json"]):
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "syncengine", *command, "--state", str(state_dir)],
+                env=clean, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            )  # fmt: skip
+            assert done.returncode != 5 and "in use by" not in done.stderr, (command, done.stderr[-500:])
+            assert time.monotonic() - started < 60
+        refused = subprocess.run(
+            [sys.executable, "-m", "syncengine", "resolve", "1", "--take", "apollo", "--state", state_dir],
+            env=clean, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        assert refused.returncode == 5 and f"pid {holder.pid}" in refused.stderr
+    finally:
+        holder.kill()
+        holder.wait()
