@@ -116,14 +116,16 @@ class InvalidValueError(ValueError):
     """A raw value of a canonical field that cannot be normalised.
 
     The message names the field and the reason (which may quote the contact's value, never a
-    credential); the caller adds which record it came from.
+    credential); the caller adds which record it came from. ``member`` names the one member of a
+    set field that is refused, when the rest of the set can still be written.
     """
 
-    def __init__(self, field: str, raw: Any, reason: str) -> None:
+    def __init__(self, field: str, raw: Any, reason: str, *, member: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.raw = raw
         self.reason = reason
+        self.member = member
 
 
 @dataclass(frozen=True)

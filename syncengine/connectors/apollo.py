@@ -33,6 +33,7 @@ from syncengine.connectors.apollo_writes import (
     CONTACTS,
     UPDATE_OWNERS,
     CreatePlan,
+    UpdatePlan,
     bulk_body,
     bulk_create_calls,
     contact_path,
@@ -65,6 +66,7 @@ from syncengine.connectors.errors import (
     vendor_message,
 )
 from syncengine.connectors.http import HttpClient
+from syncengine.connectors.partial import Built, errors_for, leave_out, left_out_error, refused_error
 from syncengine.connectors.settings import SystemSettings
 from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap
@@ -200,10 +202,9 @@ class ApolloConnector:
         for op in ops:
             try:
                 if op.kind == "create":
-                    creates.append(plan_create(op, self.field_map))
+                    creates.append(self._plan_create(op).value)
                 elif op.kind == "update" and op.remote_id:
-                    current = op.expected.raw if op.expected is not None else self._known.get(op.remote_id)
-                    calls.extend(plan_update(op, self.field_map, current).calls())
+                    calls.extend(self._plan_update(op, self._last_read(op)).value.calls())
             except InvalidValueError:
                 continue  # push sends nothing for this op
         for unit in create_units(creates):
@@ -221,16 +222,43 @@ class ApolloConnector:
         ]  # fmt: skip
         return listings + calls
 
+    def _last_read(self, op: WriteOp) -> Mapping[str, Any] | None:
+        return op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
+
+    def _plan_create(self, op: WriteOp) -> Built[CreatePlan]:
+        return leave_out(op, lambda o: plan_create(o, self.field_map))
+
+    def _plan_update(self, op: WriteOp, current: Any) -> Built[UpdatePlan]:
+        """The update less the fields Apollo cannot take; ``current`` is the record (GET shape) the
+        other address parts come from, or a callable that reads it once the address needs it."""
+
+        def read(o: WriteOp) -> Mapping[str, Any] | None:
+            if not callable(current):
+                return current
+            return current() if needs_address_read(o) else None
+
+        return leave_out(op, lambda o: plan_update(o, self.field_map, read(o)))
+
+    def _built(self, op: WriteOp) -> Built[Any] | None:
+        if op.kind == "create":
+            return self._plan_create(op)
+        if op.kind == "update" and op.remote_id:
+            return self._plan_update(op, self._last_read(op))
+        return None
+
     def refusal(self, op: WriteOp) -> RecordError | None:
         try:
-            if op.kind == "create":
-                plan_create(op, self.field_map)
-            elif op.kind == "update" and op.remote_id:
-                current = op.expected.raw if op.expected is not None else self._known.get(op.remote_id)
-                plan_update(op, self.field_map, current)
+            self._built(op)
         except InvalidValueError as exc:
-            return self._invalid(op, exc)
+            return refused_error(self.system, op, exc)
         return None
+
+    def left_out(self, op: WriteOp) -> list[RecordError]:
+        try:
+            built = self._built(op)
+        except InvalidValueError:
+            return []  # refused whole: ``refusal`` says why
+        return list(errors_for(self.system, built, op, sent=False)) if built is not None else []
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None:
@@ -244,17 +272,24 @@ class ApolloConnector:
 
         moved = self._moved_since_pull()
         plans: list[CreatePlan] = []
+        built: dict[str, tuple[WriteOp, Built[CreatePlan]]] = {}
         for op in ops:
             if op.kind != "create":
                 report(self._guarded(op, lambda op=op: self._update(op, moved)))
                 continue
             try:
-                plans.append(plan_create(op, self.field_map))
+                plan = self._plan_create(op)
             except InvalidValueError as exc:
-                report(WriteResult(op.op_id, ok=False, error=self._invalid(op, exc)))
+                report(WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc)))
+                continue
+            plans.append(plan.value)
+            built[op.op_id] = (op, plan)
         for unit in create_units(plans):
             for result in self._create_unit(unit):
-                report(result)
+                op, plan = built[result.op_id]
+                remote_id = result.record.remote_id if result.record is not None else None
+                left = errors_for(self.system, plan, op, remote_id=remote_id)
+                report(dataclasses.replace(result, left_out=left + result.left_out) if result.ok else result)
         return [results[op.op_id] for op in ops]
 
     def _guarded(self, op: WriteOp, write: Any) -> WriteResult:
@@ -263,7 +298,7 @@ class ApolloConnector:
         except StopSystemError:
             raise
         except InvalidValueError as exc:
-            return WriteResult(op.op_id, ok=False, error=self._invalid(op, exc))
+            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
         except ConnectorError as exc:  # record and transient errors fail this op only
             return WriteResult(op.op_id, ok=False, error=exc)
 
@@ -283,25 +318,30 @@ class ApolloConnector:
         if not op.remote_id:
             raise RecordError("update without a remote id", system=self.system)
         remote_id = op.remote_id
-        current = None
         fresh = moved.latest(remote_id) if checks_first(op) else None
         if fresh is not None:
             # The PATCH would write over a value a person saved since the pull (stale.py).
             path = contact_path(remote_id)
             refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PATCH", path=path)
-        if needs_address_read(op):
+        read: list[Mapping[str, Any]] = []
+
+        def current() -> Mapping[str, Any]:
             # Apollo keeps the address as one line: the other parts come from the record as it is
             # now (as pulled when it has not moved since; a GET for an op without that record).
-            source = fresh or op.expected or self.get(remote_id)
-            current = source.raw
-        plan = plan_update(op, self.field_map, current)
+            if not read:
+                read.append((fresh or op.expected or self.get(remote_id)).raw)
+            return read[0]
+
+        built = self._plan_update(op, current)
+        plan = built.value
+        left = errors_for(self.system, built, op)
         path = contact_path(remote_id)
         answer: Any = None
         if plan.body:
             answer = self.client.request_json(
                 "PATCH", path, json=plan.body, remote_id=remote_id, classify=self._classify
             )
-            self._check_custom_fields(_contact(answer, f"PATCH {path}"), remote_id)
+            left += self._custom_field_errors(_contact(answer, f"PATCH {path}"), op, plan.body)
         posts = [call for call in plan.calls() if call.method == "POST"]
         for call in posts:  # owner and list changes: each sets a value, so resending is harmless
             field = "owner" if call.path == UPDATE_OWNERS else "tags"
@@ -310,8 +350,10 @@ class ApolloConnector:
                 idempotent=True, classify=self._blaming(field),
             )  # fmt: skip
         if answer is not None and not posts:
-            return WriteResult(op.op_id, ok=True, record=self._record(_contact(answer, f"PATCH {path}")))
-        return WriteResult(op.op_id, ok=True, record=self.get(remote_id))
+            record = self._record(_contact(answer, f"PATCH {path}"))
+        else:
+            record = self.get(remote_id)
+        return WriteResult(op.op_id, ok=True, record=record, left_out=left)
 
     def _create_unit(self, unit: list[CreatePlan]) -> list[WriteResult]:
         if len(unit) > 1:
@@ -335,15 +377,15 @@ class ApolloConnector:
             return WriteResult(op.op_id, ok=True, record=found, recovered=True)
         raw = _contact(answer, "POST /contacts")
         remote_id = str(raw["id"])
-        self._check_custom_fields(raw, remote_id)
+        left = self._custom_field_errors(raw, op, plan.body)
         if plan.owner_id and plan.owner_id != raw.get("owner_id"):
             params = {"contact_ids[]": [remote_id], "owner_id": plan.owner_id}
             self.client.request(
                 "POST", UPDATE_OWNERS, json={}, params=params, remote_id=remote_id, idempotent=True,
                 classify=self._blaming("owner"),
             )  # fmt: skip
-            return WriteResult(op.op_id, ok=True, record=self.get(remote_id))
-        return WriteResult(op.op_id, ok=True, record=self._record(raw))
+            return WriteResult(op.op_id, ok=True, record=self.get(remote_id), left_out=left)
+        return WriteResult(op.op_id, ok=True, record=self._record(raw), left_out=left)
 
     def _bulk_create(self, unit: list[CreatePlan]) -> list[WriteResult]:
         now = datetime.now(UTC)
@@ -374,8 +416,12 @@ class ApolloConnector:
                 for plan, remote_id in zip(unit, ids, strict=True)
             ]
         return [
-            WriteResult(plan.op.op_id, ok=True, record=records[i]) for plan, i in zip(unit, ids, strict=True)
-        ]
+            WriteResult(
+                plan.op.op_id, ok=True, record=records[i],
+                left_out=self._custom_field_errors(records[i].raw, plan.op, plan.body),
+            )
+            for plan, i in zip(unit, ids, strict=True)
+        ]  # fmt: skip
 
     def _read_created(self, ids: list[str]) -> dict[str, RemoteRecord]:
         """New records in the GET shape: the newest page of search, then GET for any it missed."""
@@ -404,28 +450,26 @@ class ApolloConnector:
             return WriteResult(op.op_id, ok=False, error=exc)
         return WriteResult(op.op_id, ok=True, record=found, recovered=True)
 
-    def _check_custom_fields(self, raw: Mapping[str, Any], remote_id: str) -> None:
-        """Apollo answers 200 and reports refused custom-field values in ``custom_field_errors``."""
+    def _custom_field_errors(
+        self, raw: Mapping[str, Any], op: WriteOp, body: Mapping[str, Any]
+    ) -> tuple[RecordError, ...]:
+        """Apollo answers 200 and reports refused custom-field values in ``custom_field_errors``,
+        having written the rest: each refused value is a field left out of the write."""
         errors = raw.get("custom_field_errors")
-        if isinstance(errors, Mapping) and errors:
-            field_id, problem = next(iter(errors.items()))
-            field = self.field_map.canonical_name(str(field_id))
-            raise RecordError(
-                f"record {remote_id}: field {field}: custom field {field_id} {problem}",
-                remote_id=remote_id,
-                field=field,
-                body=dict(errors),
-                system=self.system,
+        if not isinstance(errors, Mapping) or not errors:
+            return ()
+        sent = body.get("typed_custom_fields")
+        sent = sent if isinstance(sent, Mapping) else {}
+        remote_id = str(raw.get("id") or op.remote_id or "") or None
+        refused = (
+            InvalidValueError(
+                self.field_map.canonical_name(str(field_id)), sent.get(field_id),
+                f"Apollo refused custom field {field_id}: {problem}",
             )
-
-    def _invalid(self, op: WriteOp, exc: InvalidValueError) -> RecordError:
-        who = f"record {op.remote_id}" if op.remote_id else f"new record {op.values.get('email') or op.op_id}"
-        return RecordError(
-            f"{who}: field {exc.field}: {exc.reason}; nothing sent",
-            remote_id=op.remote_id,
-            field=exc.field,
-            system=self.system,
-        )
+            for field_id, problem in errors.items()
+            if field_id in sent  # an error left from an earlier write is not this write's
+        )  # fmt: skip
+        return tuple(left_out_error(self.system, op, exc, remote_id=remote_id) for exc in refused)
 
     def _classify(self, response: httpx.Response) -> Verdict | None:
         """422 is Apollo's answer for a missing contact too; validation details name a field."""

@@ -27,6 +27,7 @@ def read_catalogue(client: HttpClient) -> ApolloCatalogue:
                 name=f["name"],
                 type=str(f.get("type") or "string"),
                 options=named(f.get("picklist_values") or [], "name"),
+                max_length=_length(f.get("text_field_max_length")),
             )
             for f in listed(fields, "typed_custom_fields")
             if f.get("modality", "contact") == "contact" and isinstance(f.get("name"), str)
@@ -70,3 +71,10 @@ def listed(answer: Any, key: str) -> list[Mapping[str, Any]]:
 
 def named(items: Sequence[Mapping[str, Any]], key: str) -> dict[str, str]:
     return {str(i["id"]): str(i[key]) for i in items if i.get("id") and isinstance(i.get(key), str)}
+
+
+def _length(value: Any) -> int | None:
+    """A documented maximum length; None for none (absent, null, zero or not a number)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None

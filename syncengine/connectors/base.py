@@ -90,13 +90,18 @@ class HttpCall:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The outcome of one op: the record as the system now holds it, or the error that stopped it."""
+    """The outcome of one op: the record as the system now holds it, or the error that stopped it.
+
+    ``left_out``: fields (or set members) this system could not take, one ``RecordError`` each
+    naming record, field and value; the op is written without them (``ok``), and they were not.
+    """
 
     op_id: str
     ok: bool
     record: RemoteRecord | None = None
     error: Exception | None = None
     recovered: bool = False  # a create found already applied (reply lost earlier), not re-sent
+    left_out: tuple[RecordError, ...] = ()
 
 
 ResultCallback = Callable[[WriteResult], None]
@@ -142,8 +147,14 @@ class Connector(Protocol):
         ...
 
     def refusal(self, op: WriteOp) -> RecordError | None:
-        """The error ``push`` would give ``op`` before sending anything (a value this system's API
-        cannot take, a required field missing), so a preview can show it; None when it would be sent."""
+        """The error ``push`` would give ``op`` before sending anything (a required field missing, a
+        value of the record the API cannot take back), so a preview can show it; None when it
+        would be sent."""
+        ...
+
+    def left_out(self, op: WriteOp) -> list[RecordError]:
+        """The fields (or set members) ``push`` would leave out of ``op`` while sending the rest
+        (``WriteResult.left_out``), so a preview can show them; empty when all would be sent."""
         ...
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:

@@ -46,6 +46,7 @@ from syncengine.connectors.errors import (
     response_body,
 )
 from syncengine.connectors.http import HttpClient
+from syncengine.connectors.partial import Built, errors_for, leave_out, refused_error
 from syncengine.connectors.settings import SystemSettings
 from syncengine.fieldmaps.corporatemerch import CorporateMerchCatalogue, CorporateMerchMap
 
@@ -204,34 +205,53 @@ class CorporateMerchConnector:
         ids = (op.op_id,)
         try:
             if op.kind == "create":
-                return [HttpCall("POST", CONTACTS, create_body(op, self.field_map), op_ids=ids)]
+                return [HttpCall("POST", CONTACTS, self._create_body(op).value, op_ids=ids)]
             path = _contact_path(op.remote_id or "")
             if op.kind == "delete":
                 return [HttpCall("DELETE", path, op_ids=ids)]
             read = HttpCall("GET", path, op_ids=ids)
         except InvalidValueError:
             return []  # push sends nothing for this op
-        raw = op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
         try:
-            if raw is None:  # never read: the preview can only show the fields that change
-                return [read, HttpCall("PUT", path, self.field_map.update_body(op.values), op_ids=ids)]
-            return [read, HttpCall("PUT", path, update_body(raw, op, self.field_map), op_ids=ids)]
+            built = self._update_body(op, self._last_read(op))
         except InvalidValueError:
             return [read]  # push reads the record, then refuses to send it
+        if not _writes_any(built.op):
+            return [read]
+        return [read, HttpCall("PUT", path, built.value, op_ids=ids)]
+
+    def _last_read(self, op: WriteOp) -> Mapping[str, Any] | None:
+        return op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
+
+    def _create_body(self, op: WriteOp) -> Built[dict[str, Any]]:
+        return leave_out(op, lambda o: create_body(o, self.field_map))
+
+    def _update_body(self, op: WriteOp, raw: Mapping[str, Any] | None) -> Built[dict[str, Any]]:
+        """The PUT body on ``raw``; for a record never read, only the fields that change."""
+        if raw is None:
+            return leave_out(op, lambda o: self.field_map.update_body(o.values))
+        return leave_out(op, lambda o: update_body(raw, o, self.field_map))
+
+    def _built(self, op: WriteOp) -> Built[dict[str, Any]] | None:
+        if op.kind == "create":
+            return self._create_body(op)
+        if op.kind == "update":
+            return self._update_body(op, self._last_read(op))
+        return None
 
     def refusal(self, op: WriteOp) -> RecordError | None:
         try:
-            if op.kind == "create":
-                create_body(op, self.field_map)
-            elif op.kind == "update":
-                raw = op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
-                if raw is None:
-                    self.field_map.update_body(op.values)
-                else:
-                    update_body(raw, op, self.field_map)
+            self._built(op)
         except InvalidValueError as exc:
-            return self._invalid(op, exc)
+            return refused_error(self.system, op, exc)
         return None
+
+    def left_out(self, op: WriteOp) -> list[RecordError]:
+        try:
+            built = self._built(op)
+        except InvalidValueError:
+            return []  # refused whole: ``refusal`` says why
+        return list(errors_for(self.system, built, op, sent=False)) if built is not None else []
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):
@@ -261,23 +281,26 @@ class CorporateMerchConnector:
         except StopSystemError:
             raise
         except InvalidValueError as exc:
-            return WriteResult(op.op_id, ok=False, error=self._invalid(op, exc))
+            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
         except ConnectorError as exc:  # record, stale and transient errors fail this op only
             return WriteResult(op.op_id, ok=False, error=exc)
 
     def _create(self, op: WriteOp) -> WriteResult:
-        body = create_body(op, self.field_map)
+        built = self._create_body(op)
         self._sent_at.setdefault(op.op_id, datetime.now(UTC))
         try:
             answer = self.client.request_json(
-                "POST", CONTACTS, json=body, idempotent=False, classify=self._classify
+                "POST", CONTACTS, json=built.value, idempotent=False, classify=self._classify
             )
         except OutcomeUnknownError:
             found = self.find_created(op)
             if found is None:
                 raise
-            return WriteResult(op.op_id, ok=True, record=found, recovered=True)
-        return WriteResult(op.op_id, ok=True, record=self._record(_data(answer, "POST /contacts")))
+            record, recovered = found, True
+        else:
+            record, recovered = self._record(_data(answer, "POST /contacts")), False
+        left = errors_for(self.system, built, op, remote_id=record.remote_id)
+        return WriteResult(op.op_id, ok=True, record=record, recovered=recovered, left_out=left)
 
     def _update(self, op: WriteOp) -> WriteResult:
         assert op.remote_id is not None
@@ -291,22 +314,15 @@ class CorporateMerchConnector:
                 method="PUT",
                 path=path,
             )
-        body = update_body(current.raw, op, self.field_map)
+        built = self._update_body(op, current.raw)
+        left = errors_for(self.system, built, op)
+        if not _writes_any(built.op):  # every change was left out: the record stays as it is
+            return WriteResult(op.op_id, ok=True, record=current, left_out=left)
         answer = self.client.request_json(
-            "PUT", path, json=body, remote_id=op.remote_id, classify=self._classify
+            "PUT", path, json=built.value, remote_id=op.remote_id, classify=self._classify
         )
-        return WriteResult(op.op_id, ok=True, record=self._record(_data(answer, f"PUT {path}")))
-
-    def _invalid(self, op: WriteOp, exc: InvalidValueError) -> RecordError:
-        field = getattr(exc, "field", None)
-        reason = getattr(exc, "reason", None) or str(exc)
-        who = f"record {op.remote_id}" if op.remote_id else f"new record {op.values.get('email') or op.op_id}"
-        return RecordError(
-            f"{who}: field {field}: {reason}; nothing sent",
-            remote_id=op.remote_id,
-            field=field,
-            system=self.system,
-        )
+        record = self._record(_data(answer, f"PUT {path}"))
+        return WriteResult(op.op_id, ok=True, record=record, left_out=left)
 
     def _classify(self, response: httpx.Response) -> Verdict | None:
         """A 422 names CorporateMerch fields; the record error carries the canonical one."""
@@ -335,6 +351,10 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _writes_any(op: WriteOp) -> bool:
+    return bool(op.values or op.add or op.remove)
 
 
 def _data(answer: Any, where: str) -> Any:

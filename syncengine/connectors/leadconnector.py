@@ -55,6 +55,7 @@ from syncengine.connectors.leadconnector_writes import (
     read_shape,
     with_deltas,
 )
+from syncengine.connectors.partial import Built, errors_for, leave_out, refused_error, with_left_out
 from syncengine.connectors.settings import SystemSettings
 from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.leadconnector import LeadConnectorCatalogue, LeadConnectorMap
@@ -225,7 +226,7 @@ class LeadConnectorConnector:
         checked: list[tuple[str, str]] = []  # op id, remote id
         for op in ops:
             try:
-                planned = plan_calls(op, self.field_map, self.location_id)
+                planned = self._plan(op).value
             except InvalidValueError:
                 continue  # push sends nothing for this op
             if self._checks_first(op, planned):
@@ -251,12 +252,23 @@ class LeadConnectorConnector:
         add/remove endpoints, which keep a tag a person added meanwhile)."""
         return op.kind == "update" and op.expected is not None and any(c.method == "PUT" for c in calls)
 
+    def _plan(self, op: WriteOp) -> Built[list[HttpCall]]:
+        """The op's calls, less the fields LeadConnector cannot take."""
+        return leave_out(op, lambda o: plan_calls(o, self.field_map, self.location_id))
+
     def refusal(self, op: WriteOp) -> RecordError | None:
         try:
-            plan_calls(op, self.field_map, self.location_id)
+            self._plan(op)
         except InvalidValueError as exc:
-            return self._invalid(op, exc)
+            return refused_error(self.system, op, exc)
         return None
+
+    def left_out(self, op: WriteOp) -> list[RecordError]:
+        try:
+            built = self._plan(op)
+        except InvalidValueError:
+            return []  # refused whole: ``refusal`` says why
+        return list(errors_for(self.system, built, op, sent=False))
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):
@@ -280,9 +292,12 @@ class LeadConnectorConnector:
                 raise RecordError(f"unknown op kind {op.kind!r}", system=self.system, remote_id=op.remote_id)
             if op.kind != "create" and not op.remote_id:
                 raise RecordError(f"{op.kind} without a remote id", system=self.system)
-            calls = plan_calls(op, self.field_map, self.location_id)
+            built = self._plan(op)
+            calls = built.value
             if op.kind == "create":
-                return self._create(op, calls[0])
+                result = self._create(built.op, calls[0])
+                remote_id = result.record.remote_id if result.record is not None else None
+                return with_left_out(result, errors_for(self.system, built, op, remote_id=remote_id))
             fresh = None
             if moved is not None and self._checks_first(op, calls):
                 fresh = moved.latest(op.remote_id or "")
@@ -293,11 +308,11 @@ class LeadConnectorConnector:
             record = None
             for call in calls:
                 record = self._send(call, op.remote_id) or record
-            return WriteResult(op.op_id, ok=True, record=record)
+            return WriteResult(op.op_id, ok=True, record=record, left_out=errors_for(self.system, built, op))
         except StopSystemError:
             raise
         except InvalidValueError as exc:
-            return WriteResult(op.op_id, ok=False, error=self._invalid(op, exc))
+            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
         except ConnectorError as exc:  # record and transient errors fail this op only
             return WriteResult(op.op_id, ok=False, error=exc)
 
@@ -344,15 +359,6 @@ class LeadConnectorConnector:
         tags = frozenset(values.pop("tags", None) or ())
         add = {"tags": tags} if tags else {}
         return WriteOp(op.op_id, self.system, "update", remote_id=remote_id, values=values, add=add)
-
-    def _invalid(self, op: WriteOp, exc: InvalidValueError) -> RecordError:
-        who = f"record {op.remote_id}" if op.remote_id else f"new record {op.values.get('email') or op.op_id}"
-        return RecordError(
-            f"{who}: field {exc.field}: {exc.reason}; nothing sent",
-            remote_id=op.remote_id,
-            field=exc.field,
-            system=self.system,
-        )
 
     def _classify(self, response: httpx.Response) -> Verdict | None:
         return classify(response, self.field_map)

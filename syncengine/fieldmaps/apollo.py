@@ -66,6 +66,7 @@ class CustomField:
     name: str
     type: str = "string"
     options: Mapping[str, str] = field(default_factory=dict)
+    max_length: int | None = None  # ``text_field_max_length``: Apollo refuses longer text
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,11 @@ class ApolloMap:
             return ""
         spec = self.custom[field_id]
         if not spec.options:
-            return str(value)
+            text = str(value)
+            if spec.max_length and len(text) > spec.max_length:
+                reason = f"longer than the {spec.max_length} characters Apollo's {spec.name!r} takes"
+                raise InvalidValueError(target, value, reason)
+            return text
         for option_id, name in spec.options.items():
             if _same_option(target, name, value):
                 return option_id

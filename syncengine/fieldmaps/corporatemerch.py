@@ -196,7 +196,8 @@ class CorporateMerchMap:
             if number is None:
                 known = ", ".join(sorted(self.catalogue.entries(kind).values())) or "none"
                 raise InvalidValueError(
-                    SETS[kind], name, f"no CorporateMerch {kind[:-1]} named {name!r} (known: {known})"
+                    SETS[kind], name, f"no CorporateMerch {kind[:-1]} named {name!r} (known: {known})",
+                    member=name,
                 )
             if number not in ids:
                 ids.append(number)

@@ -218,19 +218,38 @@ def test_a_refused_key_stops_the_batch(apollo: Apollo, connector: ApolloConnecto
         refused.push([update(remote_id, values={"title": "X"})])
 
 
-def test_a_value_apollo_cannot_hold_fails_its_op_only_naming_the_field(
+def test_a_value_apollo_cannot_hold_is_left_out_and_reported_naming_the_field(
     apollo: Apollo, connector: ApolloConnector
 ) -> None:
     [remote_id] = create(connector, person(9))
     apollo.clear_journal()
-    bad = update(remote_id, "bad", values={"stage": "No Such Stage"})
+    bad = update(remote_id, "bad", values={"stage": "No Such Stage", "title": "Kept"})
     good = update(remote_id, "good", values={"title": "Fine"})
 
     results = connector.push([bad, good])
 
-    assert [r.ok for r in results] == [False, True]
-    assert isinstance(results[0].error, RecordError) and results[0].error.field == "stage"
-    assert [c["body"] for c in writes(apollo)] == [{"title": "Fine"}]
+    assert [r.ok for r in results] == [True, True]
+    [left] = results[0].left_out
+    assert left.field == "stage" and left.remote_id == remote_id and "'No Such Stage'" in str(left)
+    assert results[1].left_out == ()
+    assert [c["body"] for c in writes(apollo)] == [{"title": "Kept"}, {"title": "Fine"}]
+
+
+def test_a_custom_value_longer_than_apollo_documents_is_left_out(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    apollo.sim.seed_custom_fields([{"name": "Nickname", "type": "string", "meta": {"max_length": 10}}])
+    connector.load_catalogue()
+    [remote_id] = create(connector, person(10))
+    apollo.clear_journal()
+
+    [result] = connector.push(
+        [update(remote_id, values={"custom": {"nickname": "x" * 11}, "title": "Kept"})]
+    )
+
+    assert result.ok and [e.field for e in result.left_out] == ["custom"]
+    assert "10 characters" in str(result.left_out[0])
+    assert [c["body"] for c in writes(apollo)] == [{"title": "Kept"}]
 
 
 def test_a_refusal_by_apollo_names_the_field(apollo: Apollo, connector: ApolloConnector) -> None:

@@ -182,6 +182,55 @@ def test_a_missing_record_is_a_record_error_not_a_stop(cluster: SimCluster, syst
     assert not result.ok and result.error is not None
 
 
+# A value each system cannot take (apis.md: Apollo stages are ids of the team's catalogue,
+# LeadConnector's country list lacks SS, CorporateMerch labels are ids of its catalogue) beside
+# changes it can take.
+UNWRITABLE: dict[str, tuple[str, dict[str, Any], dict[str, frozenset[str]]]] = {
+    "apollo": ("stage", {"stage": "No Such Stage"}, {}),
+    "leadconnector": ("country", {"country": "SS"}, {}),
+    "corporatemerch": ("tags", {}, {"tags": frozenset({"swag-2031"})}),
+}
+
+
+def test_a_field_the_system_cannot_take_is_left_out_and_the_others_are_written(
+    cluster: SimCluster, system: str
+) -> None:
+    connector = connect(cluster, system)
+    connector.load_catalogue()
+    [remote_id] = create(connector, [person(8)])
+    field, values, add = UNWRITABLE[system]
+    op = WriteOp(
+        "u3", system, "update", remote_id=remote_id, values={"company": "Merch Co", **values}, add=add,
+        expected=connector.get(remote_id),
+    )  # fmt: skip
+
+    assert connector.refusal(op) is None
+    assert [e.field for e in connector.left_out(op)] == [field]
+    [result] = connector.push([op])
+
+    assert result.ok and result.error is None
+    [left] = result.left_out
+    assert (left.system, left.remote_id, left.field) == (system, remote_id, field)
+    assert repr(values.get(field) or "swag-2031") in str(left)
+    now = connector.to_canonical(connector.get(remote_id)).values
+    assert now["company"] == "Merch Co" and now.get("tags") == ["vip"]
+
+
+def test_a_create_leaves_out_a_field_the_system_cannot_take(cluster: SimCluster, system: str) -> None:
+    connector = connect(cluster, system)
+    connector.load_catalogue()
+    field, values, add = UNWRITABLE[system]
+    op = WriteOp("c2", system, "create", values=person(9, company="Merch Co", **values), add=add)
+
+    [result] = connector.push([op])
+
+    assert result.ok and result.record is not None
+    [left] = result.left_out
+    assert (left.system, left.remote_id, left.field) == (system, result.record.remote_id, field)
+    now = connector.to_canonical(connector.get(result.record.remote_id)).values
+    assert now["company"] == "Merch Co" and now["email"] == "person9@contract.example"
+
+
 def test_a_full_pull_reaches_past_leadconnectors_10000_record_window(cluster: SimCluster) -> None:
     admin = cluster["leadconnector"].admin_url
     httpx.post(admin + "/reset", timeout=10).raise_for_status()

@@ -153,35 +153,66 @@ def test_a_429_on_the_write_is_retried(cm: Cm, connector: CorporateMerchConnecto
 # ---------------------------------------------------------------------- record errors
 
 
-def test_an_invalid_value_is_a_record_error_naming_the_field_and_nothing_is_sent(
+def test_an_invalid_value_is_left_out_naming_the_field_and_the_rest_is_sent(
     cm: Cm, connector: CorporateMerchConnector
 ) -> None:
     [seeded] = cm.seed([contact(1)])
     cm.clear_journal()
 
-    [result] = connector.push([update(str(seeded["id"]), values={"region": "ON"})])  # not a US state
+    [result] = connector.push(
+        [update(str(seeded["id"]), values={"region": "ON", "title": "Kept"})]  # ON: not a US state
+    )
 
-    assert isinstance(result.error, RecordError) and result.error.field == "region"
-    assert str(seeded["id"]) in str(result.error)
+    assert result.ok and result.error is None
+    [left] = result.left_out
+    assert left.field == "region" and str(seeded["id"]) in str(left) and "'ON'" in str(left)
+    [put] = writes(cm.journal())
+    assert put["body"]["position"] == "Kept" and put["body"]["state"] == "TX"
+
+
+def test_an_op_whose_every_field_is_refused_sends_nothing(cm: Cm, connector: CorporateMerchConnector) -> None:
+    [seeded] = cm.seed([contact(1)])
+    cm.clear_journal()
+
+    [result] = connector.push([update(str(seeded["id"]), values={"region": "ON"})])
+
+    assert result.ok and [e.field for e in result.left_out] == ["region"]
     assert writes(cm.journal()) == []
 
 
-def test_clearing_a_required_field_is_refused_locally(cm: Cm, connector: CorporateMerchConnector) -> None:
+def test_clearing_a_required_field_is_left_out_locally(cm: Cm, connector: CorporateMerchConnector) -> None:
     [seeded] = cm.seed([contact(1)])
 
-    [result] = connector.push([update(str(seeded["id"]), values={"first_name": None})])
+    [result] = connector.push([update(str(seeded["id"]), values={"first_name": None, "title": "Kept"})])
 
-    assert isinstance(result.error, RecordError) and result.error.field == "first_name"
+    assert result.ok and [e.field for e in result.left_out] == ["first_name"]
+    assert result.record is not None and result.record.raw["first_name"] == "First1"
+    assert result.record.raw["position"] == "Kept"
 
 
-def test_an_unknown_tag_is_a_record_error_naming_tags(cm: Cm, connector: CorporateMerchConnector) -> None:
+def test_a_create_with_a_required_field_it_cannot_take_is_refused_whole(
+    cm: Cm, connector: CorporateMerchConnector
+) -> None:
+    values = {"first_name": "Ada", "last_name": "L", "email": "ada@cm.example", "contact_type": "client",
+              "street": "1 Main St", "city": "Austin", "region": "TX", "postal_code": "78701",
+              "country": "Narnia"}  # fmt: skip
+
+    [result] = connector.push([WriteOp("c1", "corporatemerch", "create", values=values)])
+
+    assert not result.ok and isinstance(result.error, RecordError) and result.error.field == "country"
+    assert "alpha-2" in str(result.error) and writes(cm.journal()) == []
+
+
+def test_an_unknown_tag_is_left_out_and_the_known_ones_are_written(
+    cm: Cm, connector: CorporateMerchConnector
+) -> None:
     [seeded] = cm.seed([contact(1)])
 
-    [result] = connector.push([update(str(seeded["id"]), values={"tags": ["nope"]})])
+    [result] = connector.push([update(str(seeded["id"]), values={"tags": ["nope", "alpha"]})])
 
-    assert (
-        isinstance(result.error, RecordError) and result.error.field == "tags" and "nope" in str(result.error)
-    )
+    assert result.ok and [e.field for e in result.left_out] == ["tags"]
+    assert "'nope'" in str(result.left_out[0]) and "'alpha'" not in str(result.left_out[0])
+    assert result.record is not None and connector.to_canonical(result.record).values["tags"] == ["alpha"]
 
 
 def test_a_422_from_the_system_names_the_canonical_field(cm: Cm, connector: CorporateMerchConnector) -> None:

@@ -215,27 +215,27 @@ def test_find_created_without_email_or_phone_finds_nothing(connector: LeadConnec
 # ---------------------------------------------------------------------- record errors and stops
 
 
-def test_an_invalid_value_is_a_record_error_naming_the_field_and_nothing_is_sent(
+def test_an_invalid_value_is_left_out_naming_the_field_and_the_rest_is_sent(
     lc: Lc, connector: LeadConnectorConnector
 ) -> None:
     [seeded] = lc.seed([contact(1)])
     lc.clear_journal()
 
-    [result] = connector.push([update(seeded["id"], values={"country": "SS"})])
+    [result] = connector.push([update(seeded["id"], values={"country": "SS", "company": "Kept"})])
 
-    assert isinstance(result.error, RecordError) and result.error.field == "country"
-    assert seeded["id"] in str(result.error) and writes(lc.journal()) == []
+    assert result.ok and result.error is None
+    [left] = result.left_out
+    assert left.field == "country" and seeded["id"] in str(left) and "'SS'" in str(left)
+    assert [w["body"] for w in writes(lc.journal())] == [{"companyName": "Kept"}]
 
 
-def test_a_delta_on_a_set_leadconnector_lacks_is_a_record_error(
-    lc: Lc, connector: LeadConnectorConnector
-) -> None:
+def test_a_delta_on_a_set_leadconnector_lacks_is_left_out(lc: Lc, connector: LeadConnectorConnector) -> None:
     [seeded] = lc.seed([contact(1)])
     lc.clear_journal()
 
     [result] = connector.push([update(seeded["id"], add={"lists": frozenset({"Holiday Gift"})})])
 
-    assert isinstance(result.error, RecordError) and result.error.field == "lists"
+    assert result.ok and [e.field for e in result.left_out] == ["lists"]
     assert writes(lc.journal()) == []
 
 
