@@ -158,7 +158,7 @@ def _emit(
     else:
         reports.print_run(out, report, detail=detail)
     if html is not None:
-        html.write_text(reports.run_html(report))
+        reports.write_private(html, reports.run_html(report))
         if not as_json:
             out.print(f"report written to {html}", markup=False)
 
@@ -203,11 +203,11 @@ def sync(
                 reports.print_conflicts(out, open_conflicts)
             # The demo leaves both reports where a new user can open them in a browser.
             preview_file = ws.config.state_dir / "preview.html"
-            preview_file.write_text(reports.run_html(preview))
+            reports.write_private(preview_file, reports.run_html(preview))
             conflicts_file = ws.config.state_dir / "conflicts.html"
             bases = ws.mirror.get_base(sorted({c.entity_id for c in open_conflicts}))
             names = {e: who(b) for e, b in bases.items() if b}
-            conflicts_file.write_text(reports.conflicts_html(open_conflicts, names))
+            reports.write_private(conflicts_file, reports.conflicts_html(open_conflicts, names))
             out.print(
                 f"Reports to open in a browser: {preview_file} (the preview) and {conflicts_file} "
                 "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`."
@@ -250,7 +250,7 @@ def conflicts(
     else:
         reports.print_conflicts(out, found)
     if html is not None:
-        html.write_text(reports.conflicts_html(found, {e: who(b) for e, b in bases.items() if b}))
+        reports.write_private(html, reports.conflicts_html(found, {e: who(b) for e, b in bases.items() if b}))
     raise typer.Exit(EXIT_CONFLICTS if any(c.status == "open" for c in found) else EXIT_OK)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -181,6 +183,14 @@ def conflict_dict(conflict: Conflict) -> dict[str, Any]:
         "resolved_by": conflict.resolved_by,
         "opened_at": _when(conflict.opened_at),
     }
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a report readable by its owner only, like the state database: it holds contacts."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that existed keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def dumps(data: Any) -> str:

@@ -17,7 +17,11 @@ MATCH_KEYS = ("email", "phone", "name_company")
 INITIAL = ("fill_then_prefer",)
 DELETE_POLICIES = ("report",)
 KNOWN_SYSTEMS = ("apollo", "leadconnector", "corporatemerch")
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "rules"
+# The defaults ship inside the package; a source checkout reads its top-level rules/ instead, where
+# files added next to default.toml (a link to the packaged one) override it key by key.
+PACKAGED_DIR = Path(__file__).resolve().parent / "default_rules"
+_CHECKOUT_DIR = Path(__file__).resolve().parents[1] / "rules"
+DEFAULT_DIR = _CHECKOUT_DIR if (_CHECKOUT_DIR / "default.toml").is_file() else PACKAGED_DIR
 
 
 class RulesError(ValueError):

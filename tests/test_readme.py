@@ -44,6 +44,7 @@ def test_a_new_user_runs_the_demo_reads_the_reports_and_settles_a_conflict(tmp_p
     for report in ("preview.html", "conflicts.html"):
         page = (tmp_path / "state" / report).read_text()
         assert page.startswith("<!doctype html>") and "syncengine" in page
+        assert (tmp_path / "state" / report).stat().st_mode & 0o777 == 0o600  # it holds contacts
 
     # The run said some writes failed and that `status` shows them: it names system, record and field.
     errors = json.loads(syncengine("status", "--json", cwd=tmp_path).stdout)["errors"]
