@@ -151,7 +151,7 @@ class _Reader:
     def choice(self, value: Any, choices: tuple[str, ...], key: str) -> str:
         if value not in choices:
             raise self.error(key, f"{value!r} is not one of {', '.join(choices)}")
-        return value
+        return str(value)
 
     def systems(self, value: Any, key: str, *, allow_empty: bool = False) -> tuple[str, ...]:
         if not isinstance(value, list) or (not value and not allow_empty):

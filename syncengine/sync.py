@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from syncengine.canonical import FIELDS, Canonical, is_blank, same
 from syncengine.connectors.base import Connector, RemoteRecord
@@ -30,6 +30,7 @@ from syncengine.connectors.errors import ConnectorError
 from syncengine.match import Candidate, EntityKeys, match, match_values, record_keys
 from syncengine.merge import UNCHANGED, EntityMerge, Resolution, Side, merge_entity
 from syncengine.mirror import HistoryEntry, Mirror, MirrorError, Owed, RecordProblem, StoredRecord
+from syncengine.mirror.values import RunStatus
 from syncengine.plan import MatchOutcome, Note, Plan, PlannedConflict, create_ops, update_ops, who
 from syncengine.push import Pusher, PushOutcome
 from syncengine.rules import Rules
@@ -136,6 +137,8 @@ class Engine:
         self.linked: Counter[str] = Counter()  # system -> linked records, the guard's measure
         self.waiting_creates: set[tuple[str | None, str]] = set()  # entity, system
         self._match_keys_in_memory: dict[tuple[str, str], set[str]] = {}  # a preview of an older state
+        self.looked_at: set[str] = set()  # entities this run looked at: their owed work is settled
+        self._unlinked_keys: dict[str, list[tuple[RemoteRecord, set[str]]]] = {}  # for lost creates
 
     # ------------------------------------------------------------------ the run
 
@@ -150,7 +153,7 @@ class Engine:
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], {}
         self.allow_mass_change = allow_mass_change
         self.settling, self._match_keys_in_memory, self.looked_at = [], {}, set()
-        self._unlinked_keys: dict[str, list[tuple[RemoteRecord, set[str]]]] = {}
+        self._unlinked_keys = {}
         started = self.now()
         try:
             with self._timed(report, "pull"):
@@ -213,7 +216,7 @@ class Engine:
         report.calls = {s: self._stats(c) for s, c in self.connectors.items()}
         if not dry_run:
             self.mirror.finish_run(
-                run_id, report.status, counts=self._counts(report), timings=report.timings,
+                run_id, cast(RunStatus, report.status), counts=self._counts(report), timings=report.timings,
                 errors=[f"{s}: {e}" for s, e in report.pull_errors.items()],
             )  # fmt: skip
         return report
@@ -556,9 +559,9 @@ class Engine:
             for system, remote_id in links.get(entity_id, {}).items():
                 by_system.setdefault(system, []).append(remote_id)
         stored = {s: self.mirror.get_records(s, ids) for s, ids in by_system.items()}
-        for (system, remote_id), record in self.overlay.items():
-            if remote_id in stored.get(system, {}) or record.entity_id is None:
-                stored.setdefault(system, {})[remote_id] = record
+        for (system, remote_id), previewed in self.overlay.items():
+            if remote_id in stored.get(system, {}) or previewed.entity_id is None:
+                stored.setdefault(system, {})[remote_id] = previewed
         states = {}
         settle = timedelta(seconds=self.rules.guard.settle_seconds)
         resting_since = self.now() - settle
@@ -735,8 +738,8 @@ class Engine:
                                      run_id))  # fmt: skip
             self.mirror.set_base_many(new_base, run_id=run_id)
             for conflict in self.mirror.pending_resolutions():
-                written = new_base.get(conflict.entity_id, {})
-                if conflict.entity_id in states and conflict.field in written:
+                moved = new_base.get(conflict.entity_id, {})
+                if conflict.entity_id in states and conflict.field in moved:
                     self.mirror.mark_resolution_applied(conflict.id, run_id=run_id)
             self.mirror.add_history(history)
             self.mirror.add_record_errors(report.plan.problems)

@@ -86,7 +86,7 @@ def open_conflict(
                 opened_at=now,
                 updated_at=now,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
     else:
         conflict_id = current.id
         conn.execute(
@@ -142,7 +142,7 @@ def open_conflicts(conn: Connection, entity_ids: Sequence[str] | None = None) ->
     query = select(conflicts).where(conflicts.c.status == "open").order_by(conflicts.c.id)
     if entity_ids is None:
         return [_conflict(row) for row in conn.execute(query)]
-    found = []
+    found: list[Conflict] = []
     for chunk in chunks(entity_ids):
         found.extend(_conflict(row) for row in conn.execute(query.where(conflicts.c.entity_id.in_(chunk))))
     return sorted(found, key=lambda conflict: conflict.id)

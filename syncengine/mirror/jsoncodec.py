@@ -12,8 +12,6 @@ from typing import Any
 
 from syncengine.mirror.errors import MirrorValueError
 
-_COMPACT = {"sort_keys": True, "separators": (",", ":"), "allow_nan": False}
-
 
 def dumps(value: Any, *, what: str, field: str | None = None) -> str:
     """Canonical JSON text of ``value``; ``what`` names the record and field for an error, which
@@ -23,13 +21,13 @@ def dumps(value: Any, *, what: str, field: str | None = None) -> str:
     kept as ASCII escapes instead of failing, so such a value still round-trips exactly.
     """
     try:
-        text = json.dumps(value, ensure_ascii=False, **_COMPACT)
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise MirrorValueError(f"{what}: not storable as JSON ({exc})", field=field) from exc
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(value, ensure_ascii=True, **_COMPACT)
+        text = json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text
 
 

@@ -20,13 +20,13 @@ def set_match_keys(conn: Connection, keys: Mapping[tuple[str, str], Iterable[str
             conn.execute(
                 delete(match_keys).where(match_keys.c.system == system, match_keys.c.remote_id.in_(chunk))
             )
-    rows = [
+    rows: list[dict[str, str]] = [
         {"system": system, "remote_id": remote_id, "key": key}
         for (system, remote_id), held in keys.items()
         for key in sorted(set(held))
     ]
-    for chunk in chunks(rows):
-        conn.execute(insert(match_keys), chunk)
+    for batch in chunks(rows):
+        conn.execute(insert(match_keys), batch)
 
 
 def records_with_keys(conn: Connection, keys: Collection[str]) -> set[tuple[str, str]]:

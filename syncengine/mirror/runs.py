@@ -37,8 +37,9 @@ def start_run(conn: Connection, *, dry_run: bool, now: datetime) -> Run:
         insert(runs).values(
             started_at=now, status="running", dry_run=dry_run, counts={}, timings={}, errors=[]
         )
-    ).inserted_primary_key[0]
-    return get_run(conn, run_id)
+    ).inserted_primary_key
+    assert run_id is not None
+    return get_run(conn, run_id[0])
 
 
 def finish_run(
