@@ -33,6 +33,7 @@ from syncengine.sync import Engine, RunFailedError, RunReport
 from syncengine.workspace import SIMULATOR_STATE, Workspace, open_workspace
 
 EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3, 4, 5
+HISTORY_SHOWN = 50  # `history` shows the newest entries unless --limit or --all says otherwise
 
 StateOption = typer.Option(
     None, "--state", envvar="SYNCENGINE_STATE_DIR", help="State directory (default ./state)."
@@ -323,12 +324,20 @@ def history(
     entity: str | None = typer.Option(None, "--entity", help="Only this entity."),
     run: int | None = typer.Option(None, "--run", help="Only this run."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    limit: int = typer.Option(HISTORY_SHOWN, "--limit", min=1, help="Show this many of the newest entries."),
+    show_all: bool = typer.Option(False, "--all", help="Show every entry (no limit)."),
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """What the engine changed, when and why: every overwritten or merged value."""
+    """What the engine changed, when and why: every overwritten or merged value (newest 50 by default)."""
     with _guard(), _workspace(state, config) as ws:
         entries = ws.mirror.history(entity_id=entity, run_id=run)
+    total = len(entries)
+    if not show_all:
+        newest = sorted(entries, key=lambda e: (e.at is not None, e.at, e.run_id), reverse=True)
+        entries = newest[:limit][::-1]
+    if not as_json and len(entries) < total:
+        err.print(f"the newest {len(entries)} of {total} entries (--limit N, --all)", markup=False)
     if as_json:
         print(reports.dumps([e.__dict__ for e in entries]))
         return

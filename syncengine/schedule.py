@@ -8,6 +8,7 @@ one in flight, whose outbox ops are then all settled.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -17,6 +18,22 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 JOB_ID = "syncengine-sync"
+log = logging.getLogger("syncengine.schedule")
+
+
+class _ToOurLog(logging.Handler):
+    """APScheduler's own lines (e.g. a cycle skipped while one is in flight, which we print
+    ourselves) go to our log at DEBUG instead of Python's last-resort handler on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("apscheduler: %s", record.getMessage())
+
+
+def quiet_apscheduler() -> None:
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.propagate = False
+    if not any(isinstance(h, _ToOurLog) for h in scheduler_log.handlers):
+        scheduler_log.addHandler(_ToOurLog())
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 _cycles: dict[str, Callable[[], None]] = {}
 
@@ -42,6 +59,7 @@ def run_every(seconds: float, cycle: Callable[[], None], stop: threading.Event, 
     """Run ``cycle`` now and then every ``seconds`` until ``stop`` is set; returns after the cycle
     in flight has finished."""
     _cycles[JOB_ID] = cycle
+    quiet_apscheduler()
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=jobstore_url)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
