@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
-from mirror_support import FakeClock, postgres_url, scratch_schema
+from mirror_support import FakeClock
+from pg_support import postgres_url, scratch_schema
 
 from syncengine.mirror import Mirror
 
