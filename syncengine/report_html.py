@@ -37,7 +37,7 @@ th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-alig
 th{background:#f6f8fa;cursor:pointer;user-select:none;white-space:nowrap}
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 tr.hidden{display:none}
-td.changed{background:#fff8c5}td.new{background:#dafbe1}td.old{background:#ffebe9}
+td.changed{background:#fff8c5}td.refused{background:#ffebe9;color:#82071e}td.new{background:#dafbe1}td.old{background:#ffebe9}
 ins{background:#aceebb;text-decoration:none}del{background:#ffcecb}
 .blank{color:#8c959f;font-style:italic}code{font-size:.9em;background:#f6f8fa;padding:0 .2rem}
 .count{color:#59636e;font-size:.9em}
@@ -171,6 +171,10 @@ def _cards(items: Iterable[tuple[str, Any]]) -> str:
 # --------------------------------------------------------------------------- the preview / a run
 
 
+def _key(op: Any) -> tuple[str, str | None, str | None]:
+    return (op.system, op.entity_id, op.remote_id)
+
+
 def run_html(report: RunReport) -> str:
     plan = report.plan
     systems = sorted({p.op.system for p in plan.ops} | set(report.pulled))
@@ -178,15 +182,28 @@ def run_html(report: RunReport) -> str:
     cards = [(f"{s} creates", counts.get(s, {}).get("create", 0)) for s in systems]
     cards += [(f"{s} updates", counts.get(s, {}).get("update", 0)) for s in systems]
     cards += [("open conflicts", report.open_conflicts), ("record problems", len(plan.problems))]
+    # Writes the preview foresees a system will refuse are marked where they stand, not shown as writes.
+    refused = {
+        (r.system, r.entity_id, r.remote_id): r.field or ""
+        for r in plan.problems
+        if "would be refused" in r.message
+    }
+
+    def kind(op: Any) -> str:
+        field = refused.get(_key(op))
+        if field is None:
+            return _td(op.kind)
+        return _td(f"{op.kind} <b>will be refused</b> ({html.escape(field)})", "refused")
+
     changes = [
         _row(
             [
                 _td(html.escape(p.who)),
                 _td(html.escape(p.op.system)),
-                _td(p.op.kind),
+                kind(p.op),
                 _td(html.escape(c.field)),
                 _td(_cell(c.old), "old" if c.old not in (None, "", []) else ""),
-                _td(_diff(c.old, c.new), "new"),
+                _td(_diff(c.old, c.new), "refused" if _key(p.op) in refused else "new"),
                 _td(html.escape(c.reason)),
             ],
             systems=[p.op.system],

@@ -111,3 +111,15 @@ def test_failed_writes_are_errors_by_record_and_field_and_warnings_are_apart() -
     ]  # fmt: skip
     assert [w["field"] for w in data["warnings"]] == ["country"]
     assert report.errors == 1 and report.warnings == [warning]
+
+
+def test_the_preview_html_marks_a_write_that_will_be_refused_in_place() -> None:
+    from syncengine.mirror import RecordProblem
+
+    report = a_report()
+    report.plan.problems.append(
+        RecordProblem("leadconnector", "update of Ada would be refused: no title", "L1", "e1", "title")
+    )
+    page = reports.run_html(report)
+    assert 'class="refused"' in page and "will be refused</b> (title)" in page
+    assert 'class="new"' not in page
