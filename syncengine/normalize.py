@@ -33,14 +33,31 @@ def _describe(raw: Any) -> str:
 
 # --------------------------------------------------------------------------- text
 
+# Bidi embeddings, overrides and isolates, and the directional marks: copied into another CRM they
+# reorder what its screens, our terminal output and HTML reports show.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Line breaks and tabs are whitespace a person pastes; text collapses them to one space.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def check_controls(text: str) -> None:
+    """Raise NormalizeError for control characters (category Cc, less tab and line breaks) and bidi
+    controls, naming the first one and showing the value escaped."""
+    for ch in text:
+        if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS):
+            kind = "a bidi control" if ch in BIDI_CONTROLS else "a control character"
+            raise NormalizeError(f"holds {kind} (U+{ord(ch):04X}), not copied: {_describe(text)}")
+
 
 def normalize_text(raw: Any) -> str | None:
     """NFC, stripped, inner whitespace runs collapsed to one space; an integer becomes its digits
-    (postal codes arrive as numbers from some CRMs)."""
+    (postal codes arrive as numbers from some CRMs). Control and bidi characters are refused."""
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise NormalizeError(f"expected text, got {type(raw).__name__} {_describe(raw)}")
+    if isinstance(raw, str):
+        check_controls(raw)
     text = " ".join(unicodedata.normalize("NFC", str(raw)).split())
     return text or None
 

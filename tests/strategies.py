@@ -4,6 +4,8 @@ Canonical contact
     ``raw_values(field)``       messy values a CRM or a person may hold for a canonical field
     ``canonical_values(field)`` values already in canonical form (``normalize`` returns them unchanged)
     ``canonical_records()``     whole canonical records (dicts of canonical values, blanks left out)
+    ``hostile_values(field)``   canonical values with a control or bidi character slipped in
+    ``over_long_text(limit)``   text longer than a system documents
 
 Sizes are bounded so that property tests stay fast at hypothesis' default example count.
 """
@@ -365,6 +367,44 @@ def raw_records(fields: Iterable[str] | None = None) -> st.SearchStrategy[dict[s
     """Records of messy raw values (valid or not) over ``fields`` (default: all)."""
     names = list(FIELDS) if fields is None else list(fields)
     return st.fixed_dictionaries({}, optional={name: raw_values(name) for name in names})
+
+
+# --------------------------------------------------------------------------- hostile values
+
+# Control characters (category Cc, less the tab and line breaks text collapses into a space) and
+# the bidi controls that reorder what a screen, a terminal or an HTML report shows.
+HOSTILE_CHARS = st.one_of(
+    st.characters(categories=("Cc",)).filter(lambda ch: ch not in "\t\n\r"),
+    st.sampled_from(sorted("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")),
+)
+
+
+@st.composite
+def _spiked(draw: st.DrawFn, text: str) -> str:
+    at = draw(st.integers(0, len(text)))
+    return text[:at] + draw(HOSTILE_CHARS) + text[at:]
+
+
+def hostile_values(field: str) -> st.SearchStrategy[Any]:
+    """A canonical value of ``field`` with a control or bidi character slipped in (into one member
+    of a set, one value of a map): never a value to copy into another CRM."""
+    kind = FIELDS[field].kind
+    if kind is Kind.SET:
+        return _canonical_set().flatmap(
+            lambda members: _spiked(members[0]).map(lambda bad: [bad, *members[1:]])
+        )
+    if kind is Kind.MAP:
+        return _canonical_map().flatmap(
+            lambda values: _spiked(next(iter(values.values()))).map(
+                lambda bad: {**values, next(iter(values)): bad}
+            )
+        )
+    return canonical_values(field).flatmap(_spiked)
+
+
+def over_long_text(limit: int) -> st.SearchStrategy[str]:
+    """Text longer than ``limit`` characters (up to 5,000), as a paste gone wrong makes."""
+    return st.tuples(_WORD, st.integers(limit + 1, 5000)).map(lambda p: (p[0] * 5000)[: p[1]])
 
 
 # =========================================================================== CorporateMerch

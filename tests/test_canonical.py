@@ -19,7 +19,7 @@ from syncengine.canonical import (
     normalize_record,
     same,
 )
-from tests.strategies import canonical_records, canonical_values, raw_records
+from tests.strategies import canonical_records, canonical_values, hostile_values, raw_records
 
 # --------------------------------------------------------------------------- fields
 
@@ -212,3 +212,21 @@ def test_same_is_an_equivalence(field: str, data: st.DataObject) -> None:
     assert same(field, a, b) == same(field, b, a)
     if same(field, a, b) and same(field, b, c):
         assert same(field, a, c)
+
+
+_HOSTILE_FIELDS = list(FIELDS)
+
+
+@given(st.sampled_from(_HOSTILE_FIELDS).flatmap(lambda name: st.tuples(st.just(name), hostile_values(name))))
+def test_a_value_with_a_control_or_bidi_character_is_reported_escaped_and_the_others_kept(
+    drawn: tuple[str, object],
+) -> None:
+    name, value = drawn
+    other = "title" if name != "title" else "company"
+
+    canonical = normalize_record({name: value, other: "Engineer"})
+
+    assert name in canonical.invalid and canonical.invalid[name].raw == value
+    assert canonical.values[other] == "Engineer" and other not in canonical.invalid
+    reason = canonical.invalid[name].reason
+    assert reason.isprintable(), reason  # escaped: nothing in it reorders or controls a terminal

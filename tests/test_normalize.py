@@ -381,3 +381,26 @@ def test_national_phone_forms_read_back_in_their_region(data: st.DataObject) -> 
     region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
     form = data.draw(st.sampled_from(national_phone_forms(e164)))
     assert normalize("phone", form, country=region) == e164
+
+
+_HOSTILE = [
+    "\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\x00", "\x07", "\x1b", "\x7f", "\x9b",
+]
+
+
+@pytest.mark.parametrize("char", _HOSTILE)
+@pytest.mark.parametrize("field", ["first_name", "email", "phone", "country", "website", "tags", "custom"])
+def test_a_control_or_bidi_character_is_refused_and_shown_escaped(field: str, char: str) -> None:
+    text = {"email": "ada@example.com", "phone": "+15125550147", "country": "US",
+            "website": "example.com"}.get(field, "Ada")  # fmt: skip
+    spiked = text[:1] + char + text[1:]
+    value = [spiked] if field == "tags" else {"note": spiked} if field == "custom" else spiked
+
+    with pytest.raises(InvalidValueError) as caught:
+        normalize(field, value)
+
+    assert f"U+{ord(char):04X}" in caught.value.reason and char not in str(caught.value)
+
+
+def test_tabs_and_line_breaks_are_whitespace_not_controls() -> None:
+    assert normalize("first_name", "Ada\tLove\r\nlace\n") == "Ada Love lace"

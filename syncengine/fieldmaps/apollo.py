@@ -147,6 +147,8 @@ class ApolloMap:
                 values[target] = raw[name]
         values.update(read_phones(raw.get("phone_numbers")))
         values.update(read_address(raw))
+        if disagreement := country_disagreement(raw):
+            flagged["country"] = Invalid("country", raw.get("country"), disagreement)
         for name, spec in NAMED.items():
             self._read_named(raw.get(name), spec, values, flagged)
         self._read_custom(raw.get("typed_custom_fields"), values, flagged)
@@ -382,6 +384,28 @@ def read_address(raw: Mapping[str, Any]) -> dict[str, Any]:
     else:
         parts = {"city": raw.get("city"), "region": raw.get("state"), "country": raw.get("country")}
     return {k: v for k, v in parts.items() if not is_blank(v)}
+
+
+def country_disagreement(raw: Mapping[str, Any]) -> str | None:
+    """Why Apollo's ``country`` field is not read: it names another country than the address line.
+
+    Apollo derives ``country`` from ``present_raw_address`` (the only location a write can set), so
+    the line is what the record holds; a ``country`` edited on its own is reported, not copied.
+    """
+    line, edited = raw.get(ADDRESS_LINE), raw.get("country")
+    if not isinstance(line, str) or not isinstance(edited, str) or is_blank(edited):
+        return None
+    slots = [s.strip() for s in line.split(",")]
+    if len(slots) != _SLOTS or not slots[4]:
+        return None
+    in_line, in_field = regions.country_code(slots[4]), regions.country_code(edited)
+    if in_line is None or in_field is None or in_line == in_field:
+        return None
+    return (
+        f"Apollo's country field says {edited!r} but its address line (present_raw_address) says "
+        f"{slots[4]!r}; Apollo derives the country from the address line, so the field is not copied "
+        "(edit the address in Apollo)"
+    )
 
 
 def country_name(code: str) -> str:

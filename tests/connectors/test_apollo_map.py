@@ -82,6 +82,27 @@ def test_a_ui_address_reads_through_apollos_inferred_location() -> None:
     assert values == {"city": "San Francisco", "region": "CA", "country": "US"}
 
 
+def test_a_country_edited_apart_from_the_address_line_is_reported_not_read() -> None:
+    line = compose_address({"street": "1 Main St", "city": "Austin", "region": "TX", "country": "US"})
+    raw = {"present_raw_address": line, "city": "Austin", "state": "Texas", "country": "Germany"}
+
+    canonical = MAP.to_canonical(raw)
+
+    assert canonical.values["country"] == "US" and canonical.values["street"] == "1 Main St"
+    flagged = canonical.invalid["country"]
+    assert flagged.raw == "Germany" and "'Germany'" in flagged.reason and "address line" in flagged.reason
+
+
+def test_a_country_apollo_inferred_from_the_line_is_no_disagreement() -> None:
+    line = compose_address({"city": "Austin", "region": "TX", "country": "US"})
+
+    for country in ("United States", None, ""):
+        raw = {"present_raw_address": line, "country": country}
+        assert MAP.to_canonical(raw).invalid == {}, country
+    no_country = compose_address({"city": "Austin", "region": "TX"})
+    assert MAP.to_canonical({"present_raw_address": no_country, "country": "United States"}).invalid == {}
+
+
 def test_the_address_line_is_one_apollo_infers_from() -> None:
     line = compose_address({"street": "1 Main St", "city": "Austin", "region": "TX", "postal_code": "78701"})
 
