@@ -5,7 +5,8 @@ Documented [DOC rate-limits, SPEC usage stats]: every endpoint action (``["api/v
 ``x-rate-limit-minute``/``x-minute-usage``/``x-minute-requests-left``, the ``hourly`` trio and the
 day trio (``24-hour`` or ``daily`` spelling); a 429 names the route and the exhausted window and
 carries ``retry-after`` = seconds until that window resets. A window without limit sends an empty
-``x-rate-limit-*`` header and no usage headers.
+``x-rate-limit-*`` header and no usage headers. The figures depend on the team's plan
+(``apollo_plans``); single endpoint actions can be set apart from it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from syncengine.sim.apollo_plans import CUSTOM, DEFAULT_PLAN, plan_limits, plan_name
 from syncengine.sim.core import FixedWindow, SimClock
 
-DEFAULT_LIMITS: dict[str, int | None] = {"minute": 200, "hour": 600, "day": 6000}
+DEFAULT_LIMITS: dict[str, int | None] = plan_limits(DEFAULT_PLAN)
 WINDOW_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _HEADER_WORD = {"minute": "minute", "hour": "hourly"}
 UPGRADE = "https://app.apollo.io/#/settings/plans/upgrade"
@@ -81,24 +83,35 @@ class RateLimits:
 
     def __init__(self, clock: SimClock) -> None:
         self.clock = clock
+        self.plan = DEFAULT_PLAN
         self.limits: dict[str, int | None] = dict(DEFAULT_LIMITS)
         self.per_endpoint: dict[str, dict[str, int | None]] = {}
         self._windows: dict[str, dict[str, FixedWindow]] = {}
 
     def reset(self) -> None:
+        self.plan = DEFAULT_PLAN
         self.limits = dict(DEFAULT_LIMITS)
         self.per_endpoint = {}
         self._windows = {}
 
     def settings(self) -> dict[str, Any]:
-        return {**self.limits, "endpoints": {k: dict(v) for k, v in self.per_endpoint.items()}}
+        return {
+            "plan": plan_name(self.plan, self.limits),
+            **self.limits,
+            "endpoints": {k: dict(v) for k, v in self.per_endpoint.items()},
+        }
 
     def configure(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Apply ``{"minute", "hour", "day"}`` (a number, or null for no limit) to every endpoint
-        and ``{"endpoints": {"contacts/search": {"minute": 5}}}`` to single ones; counters restart."""
-        unknown = set(data) - {*DEFAULT_LIMITS, "endpoints"}
+        """Apply ``{"plan": "basic"}`` (the plan's figures; ``custom`` keeps the current ones),
+        then ``{"minute", "hour", "day"}`` (a number, or null for no limit) to every endpoint and
+        ``{"endpoints": {"contacts/search": {"minute": 5}}}`` to single ones; counters restart."""
+        if not data:
+            return self.settings()  # reading the settings must not restart the counters
+        unknown = set(data) - {*DEFAULT_LIMITS, "endpoints", "plan"}
         if unknown:
             raise ValueError(f"unknown Apollo limit settings: {sorted(unknown)}")
+        plan = data.get("plan", CUSTOM)
+        base = dict(self.limits) if plan == CUSTOM else plan_limits(plan)
         overrides = data.get("endpoints") or {}
         if not isinstance(overrides, dict):
             raise ValueError("endpoints must be an object keyed by endpoint, e.g. contacts/search")
@@ -107,7 +120,9 @@ class RateLimits:
                 raise ValueError(f"unknown endpoint {name!r}; known: {sorted(ENDPOINTS)}")
             _check_windows(windows, name)
         _check_windows({k: v for k, v in data.items() if k in DEFAULT_LIMITS}, "limits")
-        self.limits.update({k: v for k, v in data.items() if k in DEFAULT_LIMITS})
+        if plan != CUSTOM:
+            self.plan = plan
+        self.limits = {**base, **{k: v for k, v in data.items() if k in DEFAULT_LIMITS}}
         for name, windows in overrides.items():
             self.per_endpoint.setdefault(name, {}).update(windows)
         self._windows = {}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -245,3 +246,163 @@ def test_faults_can_target_one_path(apollo: httpx.Client) -> None:
     faults(apollo, error_rate=1.0, paths=["/contacts/search"])
     assert search(apollo).status_code == 503
     assert apollo.post(f"{V1}/contacts", json={"first_name": "A"}).status_code == 200
+
+
+# --------------------------------------------------------------------------- plans and usage stats
+
+
+def settings(client: httpx.Client) -> dict[str, object]:
+    return client.get("/__admin/ratelimits").json()
+
+
+def window_headers(response: httpx.Response) -> tuple[str, str, str]:
+    h = response.headers
+    return (h["x-rate-limit-minute"], h["x-rate-limit-hourly"], h["x-rate-limit-24-hour"])
+
+
+def test_the_default_plan_is_professional(server: httpx.Client) -> None:
+    server.post("/__admin/reset").raise_for_status()
+    assert {k: v for k, v in settings(server).items() if k in ("plan", "minute", "hour", "day")} == {
+        "plan": "professional",
+        "minute": 200,
+        "hour": 600,
+        "day": 6000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("plan", "figures"),
+    [
+        ("free", ("50", "200", "600")),
+        ("basic", ("200", "400", "2000")),
+        ("organization", ("200", "400", "2000")),
+        ("professional", ("200", "600", "6000")),
+    ],
+)
+def test_a_plan_sets_the_documented_windows(
+    apollo: httpx.Client, plan: str, figures: tuple[str, ...]
+) -> None:
+    limits(apollo, plan=plan)
+    assert settings(apollo)["plan"] == plan
+    assert window_headers(search(apollo)) == figures
+    assert window_headers(apollo.post(f"{V1}/contacts/bulk_update", json={"contact_ids": ["x"]})) == figures
+
+
+def test_a_plan_with_its_own_window_figures_is_custom(apollo: httpx.Client) -> None:
+    limits(apollo, plan="basic", hour=500)
+    assert {k: settings(apollo)[k] for k in ("plan", "minute", "hour", "day")} == {
+        "plan": "custom",
+        "minute": 200,
+        "hour": 500,
+        "day": 2000,
+    }
+
+
+def test_an_unknown_plan_is_refused(apollo: httpx.Client) -> None:
+    response = apollo.put("/__admin/ratelimits", json={"plan": "enterprise"})
+    assert response.status_code == 400 and "enterprise" in response.json()["error"]
+
+
+def test_the_free_plan_refuses_the_51st_call_of_a_minute(apollo: httpx.Client) -> None:
+    limits(apollo, plan="free")
+    assert {search(apollo).status_code for _ in range(50)} == {200}
+    refused = search(apollo)
+    assert refused.status_code == 429
+    assert refused.json()["message"].startswith(
+        "The maximum number of api calls allowed for api/v1/contacts/search is 50 times per minute."
+    )
+
+
+def test_update_bulk_update_and_bulk_create_spend_their_own_budgets(apollo: httpx.Client) -> None:
+    limits(apollo, minute=1)
+    [contact] = apollo.post("/__admin/contacts", json={"contacts": [{"first_name": "A"}]}).json()["contacts"]
+    calls = [
+        lambda: apollo.patch(f"{V1}/contacts/{contact['id']}", json={"title": "T"}),
+        lambda: apollo.post(
+            f"{V1}/contacts/bulk_update", json={"contact_ids": [contact["id"]], "title": "U"}
+        ),
+        lambda: apollo.post(f"{V1}/contacts/bulk_create", json={"contacts": [{"first_name": "B"}]}),
+        lambda: apollo.post(f"{V1}/contacts", json={"first_name": "C"}),
+    ]
+    assert [call().status_code for call in calls] == [200, 200, 200, 200]
+    second = [call() for call in calls]
+    assert [r.status_code for r in second] == [429, 429, 429, 429]
+    routes = [  # as in each operation's 429 example
+        "api/v1/contacts/{contact_id}",
+        "api/v1/contacts/bulk_update",
+        "api/v1/contacts/bulk_create",
+        "api/v1/contacts",
+    ]
+    assert [r.json()["message"] for r in second] == [
+        f"The maximum number of api calls allowed for {route} is 1 times per minute. {UPGRADE}"
+        for route in routes
+    ]
+
+
+def test_reading_the_limits_does_not_restart_the_counters(apollo: httpx.Client) -> None:
+    search(apollo)
+    settings(apollo)
+    apollo.put("/__admin/ratelimits", json={"enabled": True}).raise_for_status()
+    assert search(apollo).headers["x-minute-usage"] == "2"
+
+
+def test_a_frozen_clock_holds_the_window_until_it_is_moved(apollo: httpx.Client) -> None:
+    limits(apollo, minute=1, hour=2)
+    apollo.post("/__admin/clock", json={"freeze": True})
+    try:
+        search(apollo)
+        time.sleep(0.05)
+        assert search(apollo).status_code == 429
+        apollo.post("/__admin/clock", json={"advance": 60})
+        assert search(apollo).status_code == 200
+        apollo.post("/__admin/clock", json={"advance": 60})
+        refused = search(apollo)
+        assert "2 times per hour" in refused.json()["message"]
+        apollo.post("/__admin/clock", json={"advance": int(refused.headers["retry-after"])})
+        assert search(apollo).status_code == 200
+    finally:
+        apollo.post("/__admin/clock", json={"freeze": False})
+
+
+def test_usage_stats_report_each_action_with_the_plan_figures(apollo: httpx.Client) -> None:
+    limits(apollo, plan="basic")
+    search(apollo)
+    search(apollo)
+    apollo.post(f"{V1}/contacts/bulk_update", json={"contact_ids": ["x"]})
+    stats = apollo.post(f"{V1}/usage_stats/api_usage_stats").json()
+    key = json.dumps
+    assert stats[key(["api/v1/contacts", "search"])] == {
+        "day": {"limit": 2000, "consumed": 2, "left_over": 1998},
+        "hour": {"limit": 400, "consumed": 2, "left_over": 398},
+        "minute": {"limit": 200, "consumed": 2, "left_over": 198},
+    }
+    assert stats[key(["api/v1/contacts", "bulk_update"])]["hour"] == {
+        "limit": 400,
+        "consumed": 1,
+        "left_over": 399,
+    }
+    for action in ("create", "update", "bulk_create", "show"):
+        assert stats[key(["api/v1/contacts", action])]["day"] == {
+            "limit": 2000,
+            "consumed": 0,
+            "left_over": 2000,
+        }
+    for action in ("add_entity_ids_to_label_names", "remove_entity_ids_from_label_names", "index"):
+        assert key(["api/v1/labels", action]) in stats
+    assert all(list(v) == ["day", "hour", "minute"] for v in stats.values())
+
+
+def test_usage_stats_need_the_endpoint_in_the_key_scope(apollo: httpx.Client) -> None:
+    apollo.put("/__admin/settings", json={"scopes": ["api/v1/contacts/search"]}).raise_for_status()
+    response = apollo.post(f"{V1}/usage_stats/api_usage_stats")
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "API_INACCESSIBLE"
+    assert "api/v1/usage_stats/api_usage_stats" in response.json()["error"]
+
+
+def test_the_plan_survives_a_state_round_trip(apollo: httpx.Client) -> None:
+    limits(apollo, plan="organization")
+    state = apollo.get("/__admin/state").json()
+    apollo.post("/__admin/reset").raise_for_status()
+    apollo.put("/__admin/state", json=state).raise_for_status()
+    assert settings(apollo)["plan"] == "organization"
