@@ -353,7 +353,7 @@ class ApolloSim:
         return run_search(parse_search(call.object()), self.store, page_cap=self.settings.page_cap)
 
     def _bulk_create(self, call: Call) -> Any:
-        return bulk_create(self.store, call.object())
+        return bulk_create(self.store, call.object(), placeholders_in=self.settings.bulk_create_placeholders)
 
     def _bulk_update(self, call: Call) -> Any:
         return bulk_update(self.store, call.object(), self.jobs, self._due_at())

@@ -54,7 +54,11 @@ class Jobs:
         return [j for j in self.items if not j["done"] and parse_iso(j["due_at"]) <= now]
 
 
-def bulk_create(store: ContactStore, body: dict[str, Any]) -> dict[str, Any]:
+def bulk_create(
+    store: ContactStore, body: dict[str, Any], *, placeholders_in: str = "existing_contacts"
+) -> dict[str, Any]:
+    """Create the sent contacts; matches (``run_dedupe``) come back unmodified in
+    ``existing_contacts``, merged "email_import" placeholders in the array ``placeholders_in``."""
     items = body.get("contacts")
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
         raise unprocessable(NO_CONTACT_ATTRIBUTES)
@@ -84,7 +88,10 @@ def bulk_create(store: ContactStore, body: dict[str, Any]) -> dict[str, Any]:
             )
             store.touch(placeholder, "source", "api")
             placeholder["source_display_name"] = SOURCE_NAMES["api"]
-            created.append(bulk_created_item(placeholder))
+            if placeholders_in == "created_contacts":
+                created.append(bulk_created_item(placeholder))
+            else:
+                existing.append(bulk_existing_item(placeholder))
         elif found is not None:
             existing.append(bulk_existing_item(found[0]))
         else:

@@ -11,6 +11,7 @@ from typing import Any
 
 PAGE_CAP_MODES = ("clip", "refuse")
 DAY_HEADER_STYLES = ("24-hour", "daily")
+PLACEHOLDER_ANSWERS = ("existing_contacts", "created_contacts")
 
 
 @dataclass
@@ -28,6 +29,11 @@ class ApolloSettings:
     master key. Endpoints outside the scope answer 403 ``API_INACCESSIBLE``.
     ``paid_plan``: when off, search and the users list answer 403 "only available ... paid plans".
     ``async_delay_seconds``: simulated seconds before an asynchronous bulk job is applied.
+    ``bulk_create_placeholders``: the array of the ``bulk_create`` answer that holds an
+    "email_import" placeholder merged with a sent contact. The spec mentions merged placeholders
+    only in the description of ``existing_contacts`` ("returned without modification, except for
+    email_import placeholders which may be merged") and calls ``created_contacts`` "newly created",
+    so ``existing_contacts`` is the default.
     """
 
     page_cap: str = "clip"
@@ -37,6 +43,7 @@ class ApolloSettings:
     scopes: list[str] | None = None
     paid_plan: bool = True
     async_delay_seconds: float = 0.0
+    bulk_create_placeholders: str = "existing_contacts"
 
     def update(self, data: dict[str, Any]) -> None:
         known = {f.name: f for f in fields(self)}
@@ -55,6 +62,8 @@ def _checked(key: str, value: Any) -> Any:
         raise ValueError(f"page_cap must be one of {PAGE_CAP_MODES}, got {value!r}")
     if key == "day_headers" and value not in DAY_HEADER_STYLES:
         raise ValueError(f"day_headers must be one of {DAY_HEADER_STYLES}, got {value!r}")
+    if key == "bulk_create_placeholders" and value not in PLACEHOLDER_ANSWERS:
+        raise ValueError(f"bulk_create_placeholders must be one of {PLACEHOLDER_ANSWERS}, got {value!r}")
     if key == "scopes":
         if value is not None and not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
             raise ValueError("scopes must be null or a list of permission strings")

@@ -67,6 +67,9 @@ BULK_CREATE_FIELDS = frozenset({
     "salesforce_contact_id", "salesforce_account_id", "outreach_id", "salesloft_id", "phone_status_cd",
     "typed_custom_fields", "contact_emails", "phone_numbers", "contact_role_type_ids",
 })
+# The request schema of bulk_update lists these; anything else (contact_stage_id, label_names,
+# typed phones, phone_numbers) is ignored. Its description also names "contact stages" among what
+# it updates, but the schema, the stricter statement, has no stage field (apis.md 1.7).
 BULK_UPDATE_FIELDS = frozenset({
     "first_name", "last_name", "email", "title", "organization_name", "owner_id", "account_id",
     "present_raw_address", "linkedin_url", "typed_custom_fields",

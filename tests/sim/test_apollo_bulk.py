@@ -163,13 +163,34 @@ def test_bulk_create_with_run_dedupe_returns_matches_unmodified(apollo: httpx.Cl
     assert show(apollo, old["id"])["first_name"] == "Original"
 
 
-def test_bulk_create_merges_email_import_placeholders(apollo: httpx.Client) -> None:
+@pytest.mark.parametrize("run_dedupe", [False, True])
+def test_bulk_create_merges_email_import_placeholders_into_existing_contacts(
+    apollo: httpx.Client, run_dedupe: bool
+) -> None:
+    [placeholder] = seed(apollo, {"email": "lead@example.com", "source": "email_import"})
+    body = post(
+        apollo,
+        "/contacts/bulk_create",
+        {"run_dedupe": run_dedupe, "contacts": [{"email": "lead@example.com", "first_name": "Lee"}]},
+    ).json()
+    assert (body["created_contacts"], [c["id"] for c in body["existing_contacts"]]) == (
+        [],
+        [placeholder["id"]],
+    )
+    assert body["existing_contacts"][0]["first_name"] == "Lee"
+    assert show(apollo, placeholder["id"])["first_name"] == "Lee"
+
+
+def test_merged_placeholders_can_be_answered_in_created_contacts(apollo: httpx.Client) -> None:
+    apollo.put("/__admin/settings", json={"bulk_create_placeholders": "created_contacts"}).raise_for_status()
     [placeholder] = seed(apollo, {"email": "lead@example.com", "source": "email_import"})
     body = post(
         apollo, "/contacts/bulk_create", {"contacts": [{"email": "lead@example.com", "first_name": "Lee"}]}
+    ).json()
+    assert ([c["id"] for c in body["created_contacts"]], body["existing_contacts"]) == (
+        [placeholder["id"]],
+        [],
     )
-    assert [c["id"] for c in body.json()["created_contacts"]] == [placeholder["id"]]
-    assert show(apollo, placeholder["id"])["first_name"] == "Lee"
 
 
 def test_bulk_create_refuses_more_than_100_contacts(apollo: httpx.Client) -> None:
@@ -526,3 +547,182 @@ def test_usage_stats_are_keyed_by_route_and_action(apollo: httpx.Client) -> None
         "consumed": 0,
         "left_over": 6000,
     }
+
+
+# --------------------------------------------------------------------------- bulk update: fields and async
+
+
+def add_custom_field(client: httpx.Client, name: str = "Tier") -> str:
+    response = client.post("/__admin/typed_custom_fields", json={"typed_custom_fields": [{"name": name}]})
+    return response.json()["typed_custom_fields"][0]["id"]
+
+
+def test_bulk_update_of_exactly_100_contacts_is_synchronous(apollo: httpx.Client) -> None:
+    stored = seed(apollo, *({"first_name": f"n{i}"} for i in range(100)))
+    body = post(
+        apollo, "/contacts/bulk_update", {"contact_ids": [c["id"] for c in stored], "title": "Sync"}
+    ).json()
+    assert "entity_progress_job" not in body
+    assert [c["title"] for c in body["contacts"]] == ["Sync"] * 100
+
+
+def test_bulk_update_above_100_lands_when_the_simulated_clock_reaches_the_job(apollo: httpx.Client) -> None:
+    apollo.put("/__admin/settings", json={"async_delay_seconds": 30}).raise_for_status()
+    stored = seed(apollo, *({"first_name": f"n{i}", "title": "before"} for i in range(101)))
+    body = post(
+        apollo,
+        "/contacts/bulk_update",
+        {"contact_attributes": [{"id": c["id"], "title": "after"} for c in stored]},
+    ).json()
+    job = body["entity_progress_job"]
+    assert set(job) == {"id", "job_type", "status", "entity_ids", "created_at", "updated_at"}
+    assert job["entity_ids"] == [c["id"] for c in stored]
+    assert show(apollo, stored[0]["id"])["title"] == "before"
+    apollo.post("/__admin/clock", json={"advance": 29})
+    assert show(apollo, stored[0]["id"])["title"] == "before"
+    apollo.post("/__admin/clock", json={"advance": 1})
+    assert {show(apollo, c["id"])["title"] for c in (stored[0], stored[100])} == {"after"}
+
+
+def test_bulk_update_of_1000_contacts_is_accepted_as_a_job(apollo: httpx.Client) -> None:
+    ids = [c["id"] for c in seed(apollo, *({"first_name": f"n{i}"} for i in range(1000)))]
+    body = post(apollo, "/contacts/bulk_update", {"contact_ids": ids, "title": "T"}).json()
+    assert len(body["entity_progress_job"]["entity_ids"]) == 1000
+
+
+def test_bulk_update_takes_owner_and_typed_custom_fields(apollo: httpx.Client) -> None:
+    owner, field = add_user(apollo), add_custom_field(apollo)
+    a, b = seed(apollo, {"first_name": "A"}, {"first_name": "B"})
+    post(
+        apollo,
+        "/contacts/bulk_update",
+        {"contact_ids": [a["id"]], "owner_id": owner, "typed_custom_fields": {field: "gold"}},
+    )
+    post(
+        apollo,
+        "/contacts/bulk_update",
+        {
+            "contact_attributes": [
+                {"id": b["id"], "owner_id": owner, "typed_custom_fields": {field: "silver"}}
+            ]
+        },
+    )
+    assert [
+        (show(apollo, c["id"])["owner_id"], show(apollo, c["id"])["typed_custom_fields"]) for c in (a, b)
+    ] == [
+        (owner, {field: "gold"}),
+        (owner, {field: "silver"}),
+    ]
+
+
+def test_bulk_update_with_an_owner_outside_the_team_is_422(apollo: httpx.Client) -> None:
+    [a] = seed(apollo, {"first_name": "A"})
+    response = post(apollo, "/contacts/bulk_update", {"contact_ids": [a["id"]], "owner_id": "0" * 24})
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": f"Parameters misconfigured. {'0' * 24} is not a valid ID"},
+    )
+
+
+UNLISTED = {
+    "contact_stage_id": REPLIED,
+    "label_names": ["Ignored List"],
+    "mobile_phone": "+1 555 303 1234",
+    "phone_numbers": [{"raw_number": "+1 555 303 9999", "position": 0}],
+}
+
+
+@pytest.mark.parametrize("shape", ["contact_ids", "contact_attributes"])
+def test_bulk_update_ignores_stage_lists_and_phones(apollo: httpx.Client, shape: str) -> None:
+    [a] = seed(apollo, {"first_name": "A", "label_names": ["Kept"]})
+    before = show(apollo, a["id"])
+    if shape == "contact_ids":
+        body: dict[str, Any] = {"contact_ids": [a["id"]], "title": "New", **UNLISTED}
+    else:
+        body = {"contact_attributes": [{"id": a["id"], "title": "New", **UNLISTED}]}
+    assert post(apollo, "/contacts/bulk_update", body).status_code == 200
+    after = show(apollo, a["id"])
+    assert after["title"] == "New"
+    for key in ("contact_stage_id", "label_ids", "phone_numbers", "sanitized_phone"):
+        assert after[key] == before[key], key
+
+
+# --------------------------------------------------------------------------- bulk create: dedupe
+
+
+def existing_keys() -> set[str]:
+    return {
+        "id",
+        "first_name",
+        "last_name",
+        "email",
+        "title",
+        "team_id",
+        "owner_id",
+        "created_at",
+        "updated_at",
+    }
+
+
+def test_bulk_create_answers_created_and_existing_side_by_side(apollo: httpx.Client) -> None:
+    [old] = seed(apollo, {"first_name": "Old", "email": "old@example.com", "title": "Kept"})
+    body = post(
+        apollo,
+        "/contacts/bulk_create",
+        {
+            "run_dedupe": True,
+            "contacts": [
+                {"first_name": "New", "email": "new@example.com"},
+                {"first_name": "Changed", "email": "old@example.com", "title": "Changed"},
+            ],
+        },
+    ).json()
+    assert [c["email"] for c in body["created_contacts"]] == ["new@example.com"]
+    [existing] = body["existing_contacts"]
+    assert set(existing) == existing_keys()
+    assert (existing["id"], existing["first_name"], existing["title"]) == (old["id"], "Old", "Kept")
+    assert len(apollo.get("/__admin/contacts").json()["contacts"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        ({"salesforce_contact_id": "003xx000004TmiQAAS"}, {"salesforce_contact_id": "003xx000004TmiQAAS"}),
+        ({"hubspot_vid": "12345678"}, {"hubspot_id": "12345678"}),
+        (
+            {
+                "email": "main@acme.example",
+                "contact_emails": [{"email": "second@acme.example", "position": 1}],
+            },
+            {"email": "second@acme.example"},
+        ),
+        (
+            {"first_name": "Jane", "last_name": "Smith", "organization_name": "TechStart Inc"},
+            {"first_name": "Jane", "last_name": "Smith", "organization_name": "TechStart Inc"},
+        ),
+    ],
+    ids=["salesforce_contact_id", "hubspot_id", "additional_email", "name_and_company"],
+)
+def test_bulk_create_with_run_dedupe_matches_by_the_documented_rules(
+    apollo: httpx.Client, stored: dict[str, Any], sent: dict[str, Any]
+) -> None:
+    [old] = seed(apollo, {"first_name": "Jane", "last_name": "Smith", **stored})
+    body = post(apollo, "/contacts/bulk_create", {"run_dedupe": True, "contacts": [sent]}).json()
+    assert (body["created_contacts"], [c["id"] for c in body["existing_contacts"]]) == ([], [old["id"]])
+
+
+def test_bulk_create_without_run_dedupe_creates_a_contact_with_a_known_crm_id(apollo: httpx.Client) -> None:
+    # The spec's example "With CRM IDs (Returns Existing Without Updating)" sends no run_dedupe; the
+    # parameter's own text ("When false (default), creates duplicates ...") is followed.
+    [old] = seed(apollo, {"first_name": "John", "hubspot_vid": "12345678"})
+    body = post(apollo, "/contacts/bulk_create", {"contacts": [{"hubspot_id": "12345678"}]}).json()
+    assert body["existing_contacts"] == [] and body["created_contacts"][0]["id"] != old["id"]
+
+
+def test_bulk_create_with_run_dedupe_does_not_match_a_deleted_contact(apollo: httpx.Client) -> None:
+    [old] = seed(apollo, {"first_name": "Gone", "email": "gone@example.com"})
+    apollo.delete(f"/__admin/contacts/{old['id']}").raise_for_status()
+    body = post(
+        apollo, "/contacts/bulk_create", {"run_dedupe": True, "contacts": [{"email": "gone@example.com"}]}
+    ).json()
+    assert body["existing_contacts"] == [] and len(body["created_contacts"]) == 1
