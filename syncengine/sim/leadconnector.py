@@ -1,7 +1,8 @@
 """A LeadConnector (GoHighLevel) API v2 simulator: the contact endpoints of Version 2021-07-28.
 
 Paths sit at the root, as on ``https://services.leadconnectorhq.com``. Every vendor request needs
-``Version`` and ``Authorization: Bearer <token>``; the token belongs to one location. Behaviour
+``Version`` and ``Authorization: Bearer <token>``; the token belongs to one location, which can
+hold further tokens (Private Integrations, ``set_tokens``) sharing its daily rate limit. Behaviour
 follows the vendor's spec (``apps/contacts.json``, ``apps/locations.json``) and what users
 observed live (apis.md section 2); switches for the open questions live in ``LocationSettings``
 and can be changed over ``PUT /__admin/settings``.
@@ -97,6 +98,7 @@ class LeadConnectorSim:
         **settings: Any,
     ) -> None:
         self._token = token
+        self._extra_tokens: tuple[str, ...] = ()
         self.location_id = location_id
         self.seed = seed
         self._default_settings = settings
@@ -163,6 +165,17 @@ class LeadConnectorSim:
         with self.state.lock:
             return [dict(f) for f in self.store.custom_fields.values()]
 
+    def set_tokens(self, tokens: list[str]) -> int:
+        """Replace the location's further tokens (the main one stays); returns how many it has."""
+        if not all(isinstance(t, str) and t.strip() for t in tokens):
+            raise ValueError("tokens must be non-empty strings")
+        with self.state.lock:
+            self._extra_tokens = tuple(t.strip() for t in tokens)
+            return self.token_count()
+
+    def token_count(self) -> int:
+        return 1 + len(set(self._extra_tokens) - {self._token})
+
     def configure(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change location switches (see ``LocationSettings``); returns them all."""
         with self.state.lock:
@@ -195,9 +208,10 @@ class LeadConnectorSim:
         return admin_routes(self)
 
     def too_many_requests(self) -> Response:
-        return self.limits.too_many_requests()
+        return self.limits.too_many_requests(self._token)
 
     def reset(self) -> None:
+        self._extra_tokens = ()
         self.settings.update({**LocationSettings().to_json(), **self._default_settings})
         self.store.clear()
         self.limits.reset()
@@ -231,7 +245,7 @@ class LeadConnectorSim:
         async def endpoint(request: Request) -> Response:
             raw = await request.body()
             try:
-                self._authenticate(request)
+                token = self._authenticate(request)
                 call = Call(
                     method=request.method,
                     base_url=str(request.base_url).rstrip("/"),
@@ -242,26 +256,29 @@ class LeadConnectorSim:
             except VendorError as exc:
                 return JSONResponse(exc.body, status_code=exc.status)
             with self.state.lock:
-                if not self.limits.take(self.state.rate_limits_enabled):
-                    return self.limits.too_many_requests()
+                if not self.limits.take(self.state.rate_limits_enabled, token):
+                    return self.limits.too_many_requests(token)
                 try:
                     response = handler(call)
                 except VendorError as exc:
                     response = JSONResponse(exc.body, status_code=exc.status)
-                response.headers.update(self.limits.headers())
+                response.headers.update(self.limits.headers(token))
             return response
 
         return endpoint
 
-    def _authenticate(self, request: Request) -> None:
+    def _authenticate(self, request: Request) -> str:
+        """The request's token, once version and token are accepted."""
         version = request.headers.get("version")
         if version is None:
             raise _unauthorized("version header was not found.")
         if version not in ACCEPTED_VERSIONS:
             raise _unauthorized("version header is invalid")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self._token:
+        token = token.strip()
+        if scheme.lower() != "bearer" or token not in (self._token, *self._extra_tokens):
             raise _unauthorized(INVALID_TOKEN)
+        return token
 
     def _own_location(self, location_id: Any) -> None:
         if location_id != self.location_id:

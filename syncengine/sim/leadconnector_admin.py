@@ -2,7 +2,9 @@
 
 ``POST|GET /contacts``, ``PATCH|DELETE /contacts/{id}`` (edits "as a person in the CRM's UI"),
 ``POST|GET /tags`` and ``/customFields`` (catalogue seeding), ``GET|PUT /settings`` (the
-location switches). They need no vendor auth and are not rate-limited.
+location switches), ``GET|PUT /tokens`` (body ``{"tokens": [...]}``: further tokens of the
+location, which share its daily limit; answers only how many there are). They need no vendor
+auth and are not rate-limited.
 """
 
 from __future__ import annotations
@@ -49,8 +51,17 @@ def admin_routes(sim: LeadConnectorSim) -> list[BaseRoute]:
         except ValueError as exc:
             return admin_error(400, str(exc))
 
+    async def tokens(request: Request) -> Response:
+        try:
+            if request.method == "PUT":
+                return JSONResponse({"tokens": sim.set_tokens(list_of(await json_object(request), "tokens"))})
+            return JSONResponse({"tokens": sim.token_count()})
+        except ValueError as exc:
+            return admin_error(400, str(exc))
+
     return [
         *contact_routes(sim),
+        Route("/tokens", tokens, methods=["GET", "PUT"]),
         Route("/tags", tags, methods=["GET", "POST"]),
         Route("/customFields", custom_fields, methods=["GET", "POST"]),
         Route("/settings", settings, methods=["GET", "PUT"]),

@@ -1,10 +1,13 @@
-"""LeadConnector's rate limits: a burst window and a daily window per app and location.
+"""LeadConnector's rate limits: a burst window per token and a daily window per location.
 
 Documented: 100 requests per 10 seconds and 200,000 per day, reported on every response by
-``X-RateLimit-*`` headers. Also sent, as observed live: ``x-ratelimit-daily-reset``, whose unit is
-undocumented; here it is the milliseconds until the daily window resets. The 429 body is not
-documented either; ``{"statusCode": 429, "message": "Too Many Requests"}`` follows the API's
-other error bodies. Whether ``Retry-After`` is sent is an open question: off by default.
+``X-RateLimit-*`` headers. With Private Integration tokens the burst is counted per token per
+location while all tokens of one location share the daily counter (rate-limits page, v3; apis.md
+2.9); with a single token both readings agree. Also sent, as observed live:
+``x-ratelimit-daily-reset``, whose unit is undocumented; here it is the milliseconds until the
+daily window resets. The 429 body is not documented either; ``{"statusCode": 429, "message":
+"Too Many Requests"}`` follows the API's other error bodies. Whether ``Retry-After`` is sent is an
+open question: off by default.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ TOO_MANY_REQUESTS = {"statusCode": 429, "message": "Too Many Requests"}
 
 
 class RateLimits:
-    """The two fixed windows of one location, read with the simulator's clock."""
+    """The daily window of one location and a burst window per token, on the simulator's clock."""
 
     def __init__(self, clock: SimClock, *, send_retry_after: bool = False) -> None:
         self.clock = clock
@@ -30,8 +33,13 @@ class RateLimits:
         self._build()
 
     def _build(self) -> None:
-        self.burst = FixedWindow(self.settings["burst"], self.settings["interval_ms"] / 1000)
+        self._bursts: dict[str, FixedWindow] = {}
         self.daily = FixedWindow(self.settings["daily"], DAY_SECONDS)
+
+    def burst(self, token: str = "") -> FixedWindow:
+        if token not in self._bursts:
+            self._bursts[token] = FixedWindow(self.settings["burst"], self.settings["interval_ms"] / 1000)
+        return self._bursts[token]
 
     def configure(self, data: dict[str, Any]) -> dict[str, Any]:
         """Apply ``{"burst", "interval_ms", "daily"}`` (any subset); counters restart on a change."""
@@ -51,32 +59,33 @@ class RateLimits:
         self.settings = dict(DEFAULT_LIMITS)
         self._build()
 
-    def take(self, enabled: bool) -> bool:
-        """Count one request; False when a window is exhausted (the request gets a 429)."""
+    def take(self, enabled: bool, token: str = "") -> bool:
+        """Count one request of ``token``; False when a window is exhausted (the request gets a 429)."""
         if not enabled:
             return True
         now = self.clock.timestamp()
-        if not (self.burst.would_allow(now) and self.daily.would_allow(now)):
+        burst = self.burst(token)
+        if not (burst.would_allow(now) and self.daily.would_allow(now)):
             return False
-        self.burst.hit(now)
+        burst.hit(now)
         self.daily.hit(now)
         return True
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, token: str = "") -> dict[str, str]:
         now = self.clock.timestamp()
         return {
             "X-RateLimit-Limit-Daily": str(self.settings["daily"]),
             "X-RateLimit-Daily-Remaining": str(self.daily.remaining(now)),
             "X-RateLimit-Interval-Milliseconds": str(self.settings["interval_ms"]),
             "X-RateLimit-Max": str(self.settings["burst"]),
-            "X-RateLimit-Remaining": str(self.burst.remaining(now)),
+            "X-RateLimit-Remaining": str(self.burst(token).remaining(now)),
             "X-RateLimit-Daily-Reset": str(int((self.daily.reset_at(now) - now) * 1000)),
         }
 
-    def too_many_requests(self) -> JSONResponse:
-        headers = self.headers()
+    def too_many_requests(self, token: str = "") -> JSONResponse:
+        headers = self.headers(token)
         if self.send_retry_after:
             now = self.clock.timestamp()
-            exhausted = self.daily if self.daily.remaining(now) == 0 else self.burst
+            exhausted = self.daily if self.daily.remaining(now) == 0 else self.burst(token)
             headers["Retry-After"] = str(exhausted.retry_after(now))
         return JSONResponse(TOO_MANY_REQUESTS, status_code=429, headers=headers)

@@ -158,6 +158,76 @@ def test_reading_the_limits_does_not_restart_the_counters(lc: httpx.Client) -> N
     assert lc.get("/contacts/NoSuchContact0000000").headers["X-RateLimit-Remaining"] == "1"
 
 
+def test_the_defaults_are_the_documented_figures(lc: httpx.Client) -> None:
+    lc.post("/__admin/reset").raise_for_status()
+    settings = lc.put("/__admin/ratelimits", json={"enabled": True}).json()
+    assert {k: settings[k] for k in ("burst", "interval_ms", "daily")} == {
+        "burst": 100,
+        "interval_ms": 10_000,
+        "daily": 200_000,
+    }
+    assert [lc.get("/contacts/NoSuchContact0000000").status_code for _ in range(101)][-2:] == [400, 429]
+
+
+def test_a_429_carries_the_rate_limit_headers(lc: httpx.Client) -> None:
+    limit(lc, burst=1, interval_ms=10_000, daily=50)
+    lc.get("/contacts/NoSuchContact0000000")
+    headers = lc.get("/contacts/NoSuchContact0000000").headers
+    assert {
+        k: headers[k] for k in ("X-RateLimit-Max", "X-RateLimit-Remaining", "X-RateLimit-Limit-Daily")
+    } == {
+        "X-RateLimit-Max": "1",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Limit-Daily": "50",
+    }
+    assert headers["X-RateLimit-Daily-Remaining"] == "49"
+    assert headers["X-RateLimit-Interval-Milliseconds"] == "10000"
+
+
+def second_token(lc: httpx.Client) -> dict[str, str]:
+    assert lc.put("/__admin/tokens", json={"tokens": [f"{TOKEN}-second"]}).json() == {"tokens": 2}
+    return {"Authorization": f"Bearer {TOKEN}-second"}
+
+
+def test_a_further_token_of_the_location_is_accepted(lc: httpx.Client) -> None:
+    other = second_token(lc)
+    assert lc.post("/contacts/", json=NEW_CONTACT, headers=other).status_code == 201
+    assert lc.get("/__admin/tokens").json() == {"tokens": 2}
+    lc.post("/__admin/reset").raise_for_status()
+    assert lc.get("/contacts/x", headers=other).status_code == 401
+
+
+def test_each_token_has_its_own_burst_window(lc: httpx.Client) -> None:
+    other = second_token(lc)
+    limit(lc, burst=2)
+    for _ in range(2):
+        lc.get("/contacts/NoSuchContact0000000")
+    assert lc.get("/contacts/NoSuchContact0000000").status_code == 429
+    answer = lc.get("/contacts/NoSuchContact0000000", headers=other)
+    assert (answer.status_code, answer.headers["X-RateLimit-Remaining"]) == (400, "1")
+
+
+def test_all_tokens_of_the_location_share_the_daily_window(lc: httpx.Client) -> None:
+    other = second_token(lc)
+    limit(lc, burst=100, daily=3)
+    lc.get("/contacts/NoSuchContact0000000")
+    lc.get("/contacts/NoSuchContact0000000", headers=other)
+    answer = lc.get("/contacts/NoSuchContact0000000")
+    assert answer.headers["X-RateLimit-Daily-Remaining"] == "0"
+    refused = lc.get("/contacts/NoSuchContact0000000", headers=other)
+    assert (refused.status_code, refused.headers["X-RateLimit-Daily-Remaining"]) == (429, "0")
+    assert refused.headers["X-RateLimit-Remaining"] == "99"  # its burst is not what ran out
+
+
+def test_the_token_admin_never_answers_a_token(lc: httpx.Client) -> None:
+    second_token(lc)
+    assert TOKEN not in lc.get("/__admin/tokens").text
+
+
+def test_a_token_list_with_a_blank_token_is_refused(lc: httpx.Client) -> None:
+    assert lc.put("/__admin/tokens", json={"tokens": [" "]}).status_code == 400
+
+
 # ---------------------------------------------------------------------------- faults
 
 
