@@ -64,6 +64,8 @@ class PushOutcome:
     stopped: dict[str, str] = field(default_factory=dict)  # system -> why its push stopped
     records: list[RemoteRecord] = field(default_factory=list)  # records as written
     written: dict[str, RemoteRecord] = field(default_factory=dict)  # op id -> record as written
+    # op id -> field -> why: what a confirmed write left out because the system cannot take it
+    left_out: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 STORE_BATCH = 100  # confirmed updates stored per commit
@@ -200,6 +202,17 @@ class Pusher:
             outcome.confirmed.add(op.op_id)
             outcome.records.append(result.record)
             outcome.written[op.op_id] = result.record
+            if result.left_out:
+                # The rest was written; each field the system could not take is reported on its own.
+                outcome.left_out[op.op_id] = {e.field or "": str(e) for e in result.left_out}
+                self.mirror.add_record_errors(
+                    RecordProblem(
+                        system=op.system, message=f"{op.kind} of {item.who}: {e}",
+                        remote_id=e.remote_id or result.record.remote_id, entity_id=op.entity_id,
+                        field=e.field, run_id=self.run_id,
+                    )
+                    for e in result.left_out
+                )  # fmt: skip
             return
         error = result.error
         if isinstance(error, DuplicateRecordError) and op.kind == "create" and error.existing_id:

@@ -81,7 +81,8 @@ class RunReport:
         """Failed writes, failed pulls and the problems that are failures (a write a system will
         refuse, a write held back): what makes a run ``partial``. Warnings do not count."""
         failed = len(self.push.failed) if self.push else 0
-        return failed + len(self.pull_errors) + len(self.problems)
+        left_out = sum(len(v) for v in self.push.left_out.values()) if self.push else 0
+        return failed + left_out + len(self.pull_errors) + len(self.problems)
 
     @property
     def problems(self) -> list[RecordProblem]:
@@ -339,17 +340,21 @@ class Engine:
         """A preview lists the writes a system will refuse before anything is sent (a required field
         missing, a value its API cannot take), so it counts the errors the run would report."""
         for planned in plan.ops:
-            error = self.connectors[planned.op.system].refusal(planned.op)
-            if error is None:
-                continue
-            plan.problems.append(
+            connector = self.connectors[planned.op.system]
+            error = connector.refusal(planned.op)
+            if error is not None:
+                refused = [(error, f"would be refused: {error}")]
+            else:  # written, but for the fields (or set members) the system cannot take
+                refused = [(e, f"would leave out {e.field}: {e}") for e in connector.left_out(planned.op)]
+            plan.problems.extend(
                 RecordProblem(
                     system=planned.op.system,
-                    message=f"{planned.op.kind} of {planned.who} would be refused: {error}",
+                    message=f"{planned.op.kind} of {planned.who} {text}",
                     remote_id=planned.op.remote_id,
                     entity_id=planned.op.entity_id,
-                    field=error.field,
+                    field=e.field,
                 )
+                for e, text in refused
             )
 
     def _too_many(self, count: int, out_of: int) -> bool:
@@ -703,6 +708,13 @@ class Engine:
             for entity_id, state in states.items():
                 merged = state.merged
                 assert merged is not None
+                # Fields a confirmed write left out (the system cannot take the value): the base
+                # does not move for them and no history says they were written; they stay owed.
+                left: dict[tuple[str, str], Any] = {}
+                for planned in ops_by_entity.get(entity_id, []):
+                    for name, why in push.left_out.get(planned.op.op_id, {}).items():
+                        left[(planned.op.system, name)] = planned
+                        owed.append(Owed(entity_id, planned.op.system, "left_out", f"{name}: {why}", run_id))
                 for planned in ops_by_entity.get(entity_id, []):
                     if planned.op.op_id in push.confirmed and planned.op.kind == "update":
                         history.extend(
@@ -710,6 +722,7 @@ class Engine:
                                 entity_id, c.field, c.old, c.new, c.reason, planned.op.system, run_id
                             )
                             for c in planned.changes
+                            if (planned.op.system, c.field) not in left
                         )
                 failed = [p.op for p in ops_by_entity.get(entity_id, []) if p.op.op_id in push.failed]
                 failed_systems = {op.system for op in failed}
@@ -723,13 +736,23 @@ class Engine:
                         self._record_conflict(entity_id, decision, run_id)
                     if set(decision.writes) & failed_systems or decision.new_base is UNCHANGED:
                         continue
-                    if name in uncarried:
+                    if name in uncarried or any((s, name) in left for s in decision.writes):
                         continue
                     if name in state.base and same(name, state.base[name], decision.new_base):
                         continue
                     fields[name] = decision.new_base
                     history.append(HistoryEntry(entity_id, name, state.base.get(name), decision.new_base,
                                                 decision.reason, None, run_id))  # fmt: skip
+                for (system, name), planned in left.items():
+                    record = push.written.get(planned.op.op_id)
+                    if planned.op.kind == "create" and record is not None:
+                        # A new record without the value: agree on what it holds, or the next run
+                        # would read its blank (or smaller set) as a person's removal and spread it.
+                        held = self.connectors[system].to_canonical(record).values.get(name)
+                        fields[name] = held
+                        why = f"left out of the create in {system}"
+                        history.append(HistoryEntry(entity_id, name, state.base.get(name), held, why, None,
+                                                    run_id))  # fmt: skip
                 if fields:
                     new_base[entity_id] = fields
                 open_fields = {n for n, d in merged.decisions.items() if d.conflict and d.conflict.open}

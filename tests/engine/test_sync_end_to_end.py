@@ -223,3 +223,30 @@ def test_the_preview_names_the_writes_a_system_will_refuse_before_anything_is_se
     report = world.sync()
     refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
     assert [p.field for p in refused] == [foreseen[0].field]
+
+
+def test_a_tag_one_system_cannot_take_never_blocks_the_records_other_fields(world: World) -> None:
+    # CorporateMerch has no label "golf-day": its tags are written without it, the company edit
+    # still reaches it, the tag is reported by system, record and field, and no system loses it.
+    address = {"address1": "12 Main St", "city": "Austin", "state": "TX", "postalCode": "78701"}
+    address["country"] = "US"
+    [lc] = world.sim("leadconnector").seed_contacts([ada_lc(tags=["merch", "golf-day"], **address)])
+    first = world.sync()
+    [cm] = world.sim("corporatemerch").contacts()
+    assert first.status == "partial"
+    reported = [p for p in world.mirror.record_errors(run_id=first.run_id) if p.system == "corporatemerch"]
+    assert any(p.field == "tags" and "golf-day" in p.message for p in reported), reported
+
+    world.sim("leadconnector").ui_edit(lc["id"], {"companyName": "Difference Engines"})
+    second = world.sync()
+    third = world.sync()
+
+    [cm] = world.sim("corporatemerch").contacts()
+    assert cm["company_name"] == "Difference Engines"
+    assert second.push is not None and not second.push.failed
+    [lc_now] = world.sim("leadconnector").contacts()
+    assert {"merch", "golf-day"} <= set(lc_now["tags"])  # nobody's tag removed
+    [apollo] = world.sim("apollo").contacts()
+    assert apollo["organization_name"] == "Difference Engines"
+    assert any(o.reason == "left_out" and o.system == "corporatemerch" for o in world.mirror.owed())
+    assert third.push is not None and not third.push.failed
