@@ -337,7 +337,14 @@ def _push(
             return  # not ours, or reported twice: the first answer stands
         settled.add(answer.op_id)
         if answer.ok and answer.record is not None:
-            _confirm(mirror, connector, record, answer.record, plan, result, run_id)
+            _confirm(mirror, connector, record, answer.record, plan, result, run_id,
+                     left_out={e.field or "" for e in answer.left_out})  # fmt: skip
+            if answer.left_out:  # written without the fields the system cannot take: say which
+                mirror.add_record_errors(
+                    RecordProblem(system=record.system, message=f"undo: {e}", field=e.field, run_id=run_id,
+                                  remote_id=answer.record.remote_id, entity_id=record.entity_id)
+                    for e in answer.left_out
+                )  # fmt: skip
         else:
             _fail(mirror, record, answer.error or "write failed", result, run_id)
         if on_result is not None:
@@ -360,6 +367,8 @@ def _confirm(
     plan: UndoPlan,
     result: UndoResult,
     run_id: int,
+    *,
+    left_out: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     assert record.op is not None
     reason = f"undo of run {plan.run_id}"
@@ -371,7 +380,7 @@ def _confirm(
         mirror.add_history(
             HistoryEntry(record.entity_id, f.field, f.current, f.restore, reason, record.system, run_id)
             for f in record.fields
-            if f.skipped is None
+            if f.skipped is None and f.field not in left_out
         )
         base = mirror.get_base([record.entity_id])[record.entity_id]
         moved = {
