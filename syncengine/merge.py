@@ -98,16 +98,18 @@ def _set_write(name: str, current: Any, target: Any) -> Write:
     )
 
 
-def _union(base: Any, values: Sequence[Any]) -> list[str]:
-    """Three-way set merge: base plus every side's additions minus every side's removals."""
+def _union(base: Any, values: Sequence[Any], adding: Sequence[Any] = ()) -> list[str]:
+    """Three-way set merge: base plus every side's additions minus every side's removals.
+    ``adding``: sets that only add (a record linked in this run never held the base's members, so
+    what it lacks was never removed)."""
     base_keys = {str(m).casefold(): m for m in base or []}
     result = dict(base_keys)
-    for value in values:
+    for value, removes in [(v, True) for v in values] + [(v, False) for v in adding]:
         members = {str(m).casefold(): m for m in value or []}
         for k, m in members.items():
             if k not in base_keys:
                 result.setdefault(k, m)
-        for k in base_keys.keys() - members.keys():
+        for k in base_keys.keys() - members.keys() if removes else ():
             result.pop(k, None)
     return sorted(result.values(), key=lambda m: (str(m).casefold(), str(m)))
 
@@ -140,8 +142,11 @@ def merge_field(
     *,
     has_base: bool,
     resolution: Resolution | None = None,
+    fresh: frozenset[str] = frozenset(),
 ) -> FieldDecision:
-    """The decision for one field; :meth:`FieldDecision.is_noop` tells when there is nothing to do."""
+    """The decision for one field; :meth:`FieldDecision.is_noop` tells when there is nothing to do.
+    ``fresh``: systems whose record was linked to the entity in this run; a blank there is a value
+    the record never had, not one a person cleared, so it is filled."""
     invalid = {s for s, side in sides.items() if side.invalid}
     notes = [f"{s} holds a value that could not be read; it is not copied" for s in sorted(invalid)]
     valid = {s: side for s, side in sides.items() if s not in invalid}
@@ -153,12 +158,29 @@ def merge_field(
         return _initial(name, valid, rule, order, notes)
     changed = {s: side for s, side in valid.items() if not same(name, side.value, base)}
     held = set()
+    unfilled = {s for s, side in changed.items() if s in fresh and is_blank(side.value)}
+    changed = {s: side for s, side in changed.items() if s not in unfilled}
     if not rule.allow_blank:
         held = {s for s, side in changed.items() if is_blank(side.value)}
         notes += [f"{s} cleared it; the value is kept elsewhere (blanking not allowed)" for s in sorted(held)]
         changed = {s: side for s, side in changed.items() if s not in held}
+    held |= unfilled
     if not changed:
+        if unfilled and not is_blank(base):
+            fills = {s: _set_write(name, valid[s].value, base) for s in sorted(unfilled)}
+            return FieldDecision(name, base, fills, UNCHANGED, f"filled in {', '.join(sorted(unfilled))} "
+                                 "(newly linked)", None, tuple(notes))  # fmt: skip
         return FieldDecision(name, base, {}, UNCHANGED, "unchanged", None, tuple(notes))
+    if name in SET_FIELDS and set(changed) & fresh:
+        # A newly linked record's set only adds: what it lacks was never removed by anyone.
+        target = _union(
+            base,
+            [side.value for s, side in valid.items() if s not in held and s not in fresh],
+            [side.value for s, side in valid.items() if s not in held and s in fresh],
+        )
+        writes = _writes(name, target, valid, set())
+        return FieldDecision(name, target, writes, target, "merged with a newly linked record", None,
+                             tuple(notes))  # fmt: skip
     distinct: dict[Any, list[str]] = {}
     for s in [s for s in order if s in changed] + sorted(s for s in changed if s not in order):
         distinct.setdefault(key(name, changed[s].value), []).append(s)
@@ -177,7 +199,11 @@ def merge_field(
             )
         if rule.policy == "union" and name in SET_FIELDS:
             # Held blanks stay out: clearing every tag is no opinion unless blanking is allowed.
-            target = _union(base, [side.value for s, side in valid.items() if s not in held])
+            target = _union(
+                base,
+                [side.value for s, side in valid.items() if s not in held and s not in fresh],
+                [side.value for s, side in valid.items() if s not in held and s in fresh],
+            )
             conflict = FieldConflict(name, base, values, stamps, "union", open=False)
             reason = "union"
         else:
@@ -235,9 +261,11 @@ def merge_entity(
     *,
     resolutions: Mapping[str, Resolution] | None = None,
     holds: Mapping[str, frozenset[str]] | None = None,
+    fresh: frozenset[str] = frozenset(),
 ) -> EntityMerge:
     """Decisions for every field any side or the base has. ``sides``: system -> field -> Side;
-    ``holds``: the fields each system can hold (others are never written to it nor count there)."""
+    ``holds``: the fields each system can hold (others are never written to it nor count there);
+    ``fresh``: systems whose record was first linked in this run (their blanks are filled)."""
     resolutions = resolutions or {}
     names = set(base) | {n for fields in sides.values() for n in fields} | set(resolutions)
     merged = EntityMerge()
@@ -251,7 +279,7 @@ def merge_entity(
             continue
         decision = merge_field(
             name, base.get(name), field_sides, rules.field(name), rules.order(name),
-            has_base=name in has_base, resolution=resolutions.get(name),
+            has_base=name in has_base, resolution=resolutions.get(name), fresh=fresh,
         )  # fmt: skip
         if not decision.is_noop():
             merged.decisions[name] = decision

@@ -139,6 +139,7 @@ class Engine:
         self.waiting_creates: set[tuple[str | None, str]] = set()  # entity, system
         self._match_keys_in_memory: dict[tuple[str, str], set[str]] = {}  # a preview of an older state
         self.looked_at: set[str] = set()  # entities this run looked at: their owed work is settled
+        self.fresh_links: set[tuple[str, str]] = set()  # (entity, system) linked in this run
         self._unlinked_keys: dict[str, list[tuple[RemoteRecord, set[str]]]] = {}  # for lost creates
 
     # ------------------------------------------------------------------ the run
@@ -154,6 +155,7 @@ class Engine:
         self.overlay, self.invalid, self.deleted_notes, self.deferred = {}, {}, [], {}
         self.allow_mass_change = allow_mass_change
         self.settling, self._match_keys_in_memory, self.looked_at = [], {}, set()
+        self.fresh_links = set()
         self._unlinked_keys = {}
         started = self.now()
         try:
@@ -437,6 +439,9 @@ class Engine:
         for entity_id, system, remote_id in matched:
             links.setdefault(entity_id, {})[system] = remote_id
             touched.add(entity_id)
+        # Linked in this run, or linked earlier and not yet filled (a write to it failed since).
+        self.fresh_links = {(entity_id, system) for entity_id, system, _ in matched}
+        self.fresh_links |= {(o.entity_id, o.system) for o in self.mirror.owed(reason="unfilled")}
         self.looked_at = {e for e in touched if not e.startswith("new-")}
         states = self._states(touched, links, values, active, problems, run_id)
         if not dry_run:
@@ -625,6 +630,7 @@ class Engine:
                 self.rules,
                 resolutions=resolutions.get(state.entity_id, {}),
                 holds={s: self.holds[s] for s in state.values},
+                fresh=frozenset(s for s in state.values if (state.entity_id, s) in self.fresh_links),
             )
 
     def _resolutions(self, states: Mapping[str, EntityState]) -> dict[str, dict[str, Resolution]]:
@@ -764,6 +770,12 @@ class Engine:
                 if again:
                     owed.append(Owed(entity_id, "", "read_back", "a system answered with a value of its own",
                                      run_id))  # fmt: skip
+                # A newly linked record whose fill did not go through stays "new" until one does.
+                owed.extend(
+                    Owed(entity_id, system, "unfilled", f"linked; its blanks are filled once a write to "
+                         f"{system} goes through", run_id)
+                    for system in failed_systems if (entity_id, system) in self.fresh_links
+                )  # fmt: skip
             self.mirror.set_base_many(new_base, run_id=run_id)
             for conflict in self.mirror.pending_resolutions():
                 moved = new_base.get(conflict.entity_id, {})

@@ -46,9 +46,13 @@ def owed_entities(conn: Connection) -> set[str]:
     return set(conn.scalars(select(owed.c.entity_id).distinct()))
 
 
-def list_owed(conn: Connection, *, limit: int | None = None, offset: int = 0) -> list[Owed]:
-    """Owed work, oldest first."""
+def list_owed(
+    conn: Connection, *, limit: int | None = None, offset: int = 0, reason: str | None = None
+) -> list[Owed]:
+    """Owed work, oldest first (only of one ``reason`` when given)."""
     query = select(owed).order_by(owed.c.at, owed.c.entity_id, owed.c.system, owed.c.reason).offset(offset)
+    if reason is not None:
+        query = query.where(owed.c.reason == reason)
     if limit is not None:
         query = query.limit(limit)
     return [Owed(r.entity_id, r.system, r.reason, r.detail, r.run_id, r.at) for r in conn.execute(query)]

@@ -455,9 +455,9 @@ class Mirror:
         with self._read() as conn:
             return owed.owed_entities(conn)
 
-    def owed(self, *, limit: int | None = None, offset: int = 0) -> list[Owed]:
+    def owed(self, *, limit: int | None = None, offset: int = 0, reason: str | None = None) -> list[Owed]:
         with self._read() as conn:
-            return owed.list_owed(conn, limit=limit, offset=offset)
+            return owed.list_owed(conn, limit=limit, offset=offset, reason=reason)
 
     def owed_counts(self) -> dict[str, int]:
         with self._read() as conn:

@@ -250,3 +250,27 @@ def test_a_tag_one_system_cannot_take_never_blocks_the_records_other_fields(worl
     assert apollo["organization_name"] == "Difference Engines"
     assert any(o.reason == "left_out" and o.system == "corporatemerch" for o in world.mirror.owed())
     assert third.push is not None and not third.push.failed
+
+
+def test_a_record_linked_later_gets_the_agreed_values_for_its_blanks_and_keeps_its_tags(world: World) -> None:
+    # Ada is synced between LeadConnector and Apollo; later a CorporateMerch record of hers appears
+    # with blanks and a tag of its own. Its blanks are values it never had, not values a person
+    # cleared: they are filled. What its tags lack was never removed: nobody loses a tag.
+    address = {"address1": "12 Main St", "city": "Austin", "state": "TX", "postalCode": "78701"}
+    address["country"] = "US"
+    world.sim("leadconnector").seed_contacts([ada_lc(tags=["customer"], **address)])
+    world.sync()
+    world.sim("corporatemerch").seed_contacts([{
+        "type": "client", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.example",
+        "address": "12 Main St", "city": "Austin", "state": "TX", "zip_code": "78701", "country": "US",
+        "labels": [3],  # vip
+    }])  # fmt: skip
+
+    world.sync()
+    world.sync()
+
+    [cm] = world.sim("corporatemerch").contacts()
+    assert cm["company_name"] == "Analytical Engines"  # filled from the agreed value
+    [lc] = world.sim("leadconnector").contacts()
+    assert {"customer", "vip"} <= {t.casefold() for t in lc["tags"]}
+    assert set(cm["labels"]) >= {1, 3}  # customer and vip
