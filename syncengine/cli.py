@@ -8,6 +8,7 @@ reached or refused the credentials, or the state database is unusable); 5 anothe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -27,15 +28,22 @@ def main() -> None:
     """Two-way contact sync between Apollo.io, LeadConnector and CorporateMerch."""
 
 
-def _port_option(system: str, label: str) -> typer.models.OptionInfo:
-    return typer.Option(DEFAULT_PORTS[system], help=f"Port of the {label} simulator (0: any free).")
+_PORT_HELP = "Port of the {} simulator (0: any free)."
+ApolloPort = Annotated[int, typer.Option(help=_PORT_HELP.format("Apollo"))]
+LeadConnectorPort = Annotated[int, typer.Option(help=_PORT_HELP.format("LeadConnector"))]
+CorporateMerchPort = Annotated[int, typer.Option(help=_PORT_HELP.format("CorporateMerch"))]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(line, flush=True)
 
 
 @app.command()
 def sim(
-    apollo_port: int = _port_option("apollo", "Apollo"),
-    leadconnector_port: int = _port_option("leadconnector", "LeadConnector"),
-    corporatemerch_port: int = _port_option("corporatemerch", "CorporateMerch"),
+    apollo_port: ApolloPort = DEFAULT_PORTS["apollo"],
+    leadconnector_port: LeadConnectorPort = DEFAULT_PORTS["leadconnector"],
+    corporatemerch_port: CorporateMerchPort = DEFAULT_PORTS["corporatemerch"],
     systems: str = typer.Option(",".join(SYSTEMS), help="Comma-separated systems to simulate."),
     apollo_key: str | None = typer.Option(None, help="API key the Apollo simulator accepts."),
     leadconnector_token: str | None = typer.Option(None, help="Token the LeadConnector simulator accepts."),
@@ -79,7 +87,7 @@ def sim(
             rate_limits=not no_rate_limits,
             state_file=state_file,
         )
-        serve_until_signalled(cluster, lambda lines: [print(line, flush=True) for line in lines])
+        serve_until_signalled(cluster, _print_lines)
 
 
 def _register() -> None:

@@ -430,7 +430,7 @@ def status(
     for name, s in systems.items():
         shown = "configured" if s["configured"] else unconfigured
         out.print(f"  {name:<15} {shown:<17} cursor {s['cursor']}")
-    for r in data["runs"]:
+    for r in dict[str, Any](data)["runs"]:
         out.print(f"  run {r['id']} {r['started_at']} {r['status']}{' (dry run)' if r['dry_run'] else ''}")
     out.print(
         f"open conflicts: {len(open_conflicts)}; errors in the last run: {len(errors)}; "

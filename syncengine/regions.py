@@ -162,7 +162,7 @@ def known_country_codes() -> frozenset[str]:
 @cache
 def _subdivision_index(country: str) -> dict[str, str]:
     index: dict[str, str] = {}
-    for sub in pycountry.subdivisions.get(country_code=country) or []:  # type: ignore[no-untyped-call]
+    for sub in pycountry.subdivisions.get(country_code=country) or []:
         code = sub.code.split("-", 1)[1]
         for value in (code, sub.code):
             index[fold(value)] = code

@@ -19,7 +19,8 @@ What is particular to this API (apis.md section 1):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -228,7 +229,9 @@ class ApolloConnector:
     def _plan_create(self, op: WriteOp) -> Built[CreatePlan]:
         return leave_out(op, lambda o: plan_create(o, self.field_map))
 
-    def _plan_update(self, op: WriteOp, current: Any) -> Built[UpdatePlan]:
+    def _plan_update(
+        self, op: WriteOp, current: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
+    ) -> Built[UpdatePlan]:
         """The update less the fields Apollo cannot take; ``current`` is the record (GET shape) the
         other address parts come from, or a callable that reads it once the address needs it."""
 
@@ -275,7 +278,7 @@ class ApolloConnector:
         built: dict[str, tuple[WriteOp, Built[CreatePlan]]] = {}
         for op in ops:
             if op.kind != "create":
-                report(self._guarded(op, lambda op=op: self._update(op, moved)))
+                report(self._guarded(op, functools.partial(self._update, op, moved)))
                 continue
             try:
                 plan = self._plan_create(op)
@@ -292,7 +295,7 @@ class ApolloConnector:
                 report(dataclasses.replace(result, left_out=left + result.left_out) if result.ok else result)
         return [results[op.op_id] for op in ops]
 
-    def _guarded(self, op: WriteOp, write: Any) -> WriteResult:
+    def _guarded(self, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
         try:
             return write()
         except StopSystemError:
@@ -361,7 +364,7 @@ class ApolloConnector:
                 return self._bulk_create(unit)
             except RecordError:  # the batch is refused whole: send each alone to find the bad one
                 pass
-        return [self._guarded(plan.op, lambda plan=plan: self._create(plan)) for plan in unit]
+        return [self._guarded(plan.op, functools.partial(self._create, plan)) for plan in unit]
 
     def _create(self, plan: CreatePlan) -> WriteResult:
         op = plan.op

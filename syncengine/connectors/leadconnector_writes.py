@@ -109,8 +109,8 @@ def plan_calls(op: WriteOp, field_map: LeadConnectorMap, location_id: str) -> li
         return [HttpCall("DELETE", path, op_ids=ids)]
     deltas = set(op.add) | set(op.remove)
     if unknown := sorted(deltas - set(SET_TARGETS)):
-        members = sorted(op.add.get(unknown[0], ()) or op.remove.get(unknown[0], ()))
-        raise InvalidValueError(unknown[0], members, "LeadConnector has no set field for it")
+        unknown_members = sorted(op.add.get(unknown[0], ()) or op.remove.get(unknown[0], ()))
+        raise InvalidValueError(unknown[0], unknown_members, "LeadConnector has no set field for it")
     body = field_map.update_body({k: v for k, v in op.values.items() if k not in deltas})
     calls = []
     for target in sorted(deltas):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from syncengine.canonical import InvalidValueError
-from syncengine.connectors.base import WriteOp
+from syncengine.connectors.base import WriteOp, WriteResult
 from syncengine.connectors.errors import RecordError
 
 T = TypeVar("T")
@@ -124,7 +124,7 @@ def refused_error(system: str, op: WriteOp, exc: InvalidValueError) -> RecordErr
     )
 
 
-def with_left_out(result: Any, errors: tuple[RecordError, ...]) -> Any:
+def with_left_out(result: WriteResult, errors: tuple[RecordError, ...]) -> WriteResult:
     """A successful ``WriteResult`` carrying the fields left out of it."""
     if not errors or not result.ok:
         return result

@@ -24,7 +24,7 @@ import email.utils
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -175,7 +175,7 @@ def corporatemerch_limits(per_minute: int = 40) -> LimitSpec:
     )
 
 
-_DEFAULTS = {
+_DEFAULTS: dict[str, Callable[[], LimitSpec]] = {
     "apollo": apollo_limits,
     "leadconnector": leadconnector_limits,
     "corporatemerch": corporatemerch_limits,

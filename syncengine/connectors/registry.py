@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from syncengine.connectors.base import Connector, ConnectorOptions
 from syncengine.connectors.errors import ConfigError
@@ -22,7 +23,7 @@ def connector_class(system: str) -> Callable[..., Connector]:
     if system not in CONNECTORS:
         raise ConfigError(f"no connector for {system!r}; known: {', '.join(CONNECTORS)}", system=system)
     module, name = CONNECTORS[system].split(":")
-    return getattr(importlib.import_module(module), name)
+    return cast("Callable[..., Connector]", getattr(importlib.import_module(module), name))
 
 
 def build_connector(

@@ -191,11 +191,11 @@ class ApolloMap:
                     flagged[name] = Invalid(name, value, reason)
                     continue
                 value = spec.options[value]
-            elif spec.type == "date" and (reason := _not_a_date(value)):
+            elif spec.type == "date" and (not_a_date := _not_a_date(value)):
                 # Apollo keeps whatever text a date field is given; a value that is no date is
                 # reported (and kept here) instead of being copied into other systems' date fields.
                 name = "custom" if target.startswith(CUSTOM_PREFIX) else target
-                flagged[name] = Invalid(name, value, f"{spec.name!r} is a date field: {reason}")
+                flagged[name] = Invalid(name, value, f"{spec.name!r} is a date field: {not_a_date}")
                 continue
             if target.startswith(CUSTOM_PREFIX):
                 custom[target.removeprefix(CUSTOM_PREFIX)] = value
@@ -309,7 +309,7 @@ def _not_a_date(value: Any) -> str | None:
 def _same_option(target: str, option: str, value: Any) -> bool:
     if FIELDS.get(target) is not None and FIELDS[target].choices:
         try:
-            return normalize(target, option) == value
+            return bool(normalize(target, option) == value)
         except InvalidValueError:
             return False
     return option.casefold() == str(value).casefold()
@@ -327,7 +327,7 @@ def read_phones(numbers: Any) -> dict[str, str]:
     for number in ordered:
         target = PHONE_TYPES.get(str(number.get("type")))
         value = number.get("sanitized_number") or number.get("raw_number")
-        if target is not None and target not in found and not is_blank(value):
+        if target is not None and target not in found and value is not None and not is_blank(value):
             found[target] = value
     return found
 
@@ -369,6 +369,7 @@ def read_address(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Raw canonical address parts of a contact (see the module docstring)."""
     line = raw.get(ADDRESS_LINE)
     slots = [s.strip() for s in line.split(",")] if isinstance(line, str) else []
+    parts: dict[str, Any]
     if len(slots) == _SLOTS and (not slots[4] or regions.country_code(slots[4])):
         street, unit, city, region_postal, country = slots
         words = region_postal.split()

@@ -49,11 +49,11 @@ def resolve_targets(
         if key:
             targets[field_id] = key if key in canonical else CUSTOM_PREFIX + key
     for target, name in overrides.items():
-        field_id = by_name.get(name) or by_name.get(custom_key(name))
-        if field_id is None:
+        matched = by_name.get(name) or by_name.get(custom_key(name))
+        if matched is None:
             raise ValueError(f"custom field {name!r} (mapped to {target!r}) is not in the catalogue")
         for other, other_target in list(targets.items()):
             if other_target == target:
                 del targets[other]
-        targets[field_id] = target
+        targets[matched] = target
     return targets

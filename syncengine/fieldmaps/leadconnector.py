@@ -144,14 +144,15 @@ class LeadConnectorMap:
                 values[target] = raw[name]
         custom: dict[str, Any] = {}
         for item in raw.get(CUSTOM_FIELDS) or []:
-            target = self.custom.get(item.get("id")) if isinstance(item, Mapping) else None
-            if target is None or is_blank(item.get("value")):
+            field_id = item.get("id") if isinstance(item, Mapping) else None
+            custom_target = self.custom.get(field_id) if isinstance(field_id, str) else None
+            if custom_target is None or is_blank(item.get("value")):
                 continue
             value = _read_custom(item["value"])
-            if target.startswith(CUSTOM_PREFIX):
-                custom[target.removeprefix(CUSTOM_PREFIX)] = value
+            if custom_target.startswith(CUSTOM_PREFIX):
+                custom[custom_target.removeprefix(CUSTOM_PREFIX)] = value
             else:
-                values[target] = value
+                values[custom_target] = value
         if custom:
             values["custom"] = custom
         return normalize_record(values, default_region=self.options.default_region)

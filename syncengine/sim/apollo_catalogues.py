@@ -117,7 +117,7 @@ class Catalogues:
     def create_label(
         self, name: str, modality: str, at: str, user_id: str = DEFAULT_USER_ID, label_id: str | None = None
     ) -> dict[str, Any]:
-        label = {
+        label: dict[str, Any] = {
             "id": label_id or self.ids.hex24(),
             "name": name.strip(),
             "modality": modality,

@@ -229,7 +229,7 @@ class SimCluster:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write every simulator's data (contacts, catalogues, id counters) as JSON, atomically."""
         target = Path(path)
-        data = {"format": STATE_FORMAT, "systems": {}}
+        data: dict[str, Any] = {"format": STATE_FORMAT, "systems": {}}
         for name, system in self.systems.items():
             with system.sim.state.lock:
                 data["systems"][name] = system.sim.export_state()
