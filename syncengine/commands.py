@@ -19,12 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncengine import report as reports
-from syncengine.config import ConfigFileError, environment
+from syncengine.config import ConfigFileError, environment, load_config
 from syncengine.connectors.errors import ConnectorError, StopSystemError
 from syncengine.connectors.http import RateLimitWait
 from syncengine.connectors.settings import load_settings
 from syncengine.mirror import MirrorError
 from syncengine.mirror.db import resolve as resolve_location
+from syncengine.output import Output
 from syncengine.plan import who
 from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
@@ -47,7 +48,7 @@ WaitOption = typer.Option(
     help="When another run holds the state, wait up to this long for it (default: exit 5 at once).",
 )  # fmt: skip
 
-out = Console()
+out = Output()  # tables on a terminal; in a pipe one unwrapped line per row (syncengine.output)
 err = Console(stderr=True, soft_wrap=True)  # a message is one line, greppable in a log
 
 
@@ -152,16 +153,26 @@ def _emit(
     detail: bool,
     ws: Workspace | None = None,
 ) -> None:
+    # The state keeps the field a system named for each failed write.
+    stored = ws.mirror.record_errors(run_id=report.run_id) if ws and not report.dry_run else []
     if as_json:
-        # The state keeps the field a system named for each failed write.
-        stored = ws.mirror.record_errors(run_id=report.run_id) if ws and not report.dry_run else []
         print(reports.dumps(reports.run_dict(report, calls, stored)))
     else:
-        reports.print_run(out, report, detail=detail)
+        reports.print_run(out, report, detail=detail, stored=stored)
     if html is not None:
         reports.write_private(html, reports.run_html(report))
         if not as_json:
             out.print(f"report written to {html}", markup=False)
+
+
+def _more(html: Path | None) -> None:
+    """Where the rest of a summed-up run is."""
+    report = str(html) if html is not None else "an HTML report (--html FILE)"
+    out.print(
+        f"More: every change in {report}, or with `syncengine sync --detail` (or --json); the next run "
+        "field by field: `syncengine plan`; errors, owed work and runs: `syncengine status`.",
+        markup=False,
+    )
 
 
 def sync(
@@ -169,6 +180,10 @@ def sync(
     full: bool = typer.Option(False, "--full", help="Read every record (finds deletions), not only changes."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (documented shape)."),
     html: Path | None = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    detail: bool = typer.Option(
+        False, "--detail", help="Show every change (contact, system, field, current and new value, why), "
+        "every settled disagreement and every error, instead of the summary."
+    ),
     allow_mass_change: bool = typer.Option(
         False,
         "--allow-mass-change",
@@ -180,7 +195,7 @@ def sync(
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Run one sync cycle: pull, match, merge, plan, push, commit.
+    """Run one sync cycle: pull, match, merge, plan, push, commit; prints a summary (--detail: every change).
 
     With no credentials set, runs against the bundled simulators (sample data kept in the state
     directory), showing the preview first.
@@ -193,11 +208,15 @@ def sync(
                 "[bold]No credentials set: syncing the bundled simulators[/] (sample data in the state dir)."
             )
             preview, calls = _run_once(ws, dry_run=True, full=full)
-            _emit(_strictly(preview, strict), calls, as_json=False, html=None, detail=False)
+            _emit(_strictly(preview, strict), calls, as_json=False, html=None, detail=detail)
             if dry_run:
+                if not detail:
+                    _more(html)
                 raise typer.Exit(_exit_code(preview, strict=strict))
         report, calls = _run_once(ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
-        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=True, ws=ws)
+        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=detail, ws=ws)
+        if not as_json and not detail and not (ws.simulated and not dry_run):
+            _more(html)
         if ws.simulated and not as_json and not dry_run:
             open_conflicts = ws.mirror.open_conflicts()
             if open_conflicts:
@@ -211,8 +230,11 @@ def sync(
             reports.write_private(conflicts_file, reports.conflicts_html(open_conflicts, names))
             out.print(
                 f"Reports to open in a browser: {preview_file} (the preview) and {conflicts_file} "
-                "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`."
+                "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`.",
+                markup=False,
             )
+            if not detail:
+                _more(html or preview_file)
     raise typer.Exit(_exit_code(report, strict=strict))
 
 
@@ -341,41 +363,59 @@ def history(
     if as_json:
         print(reports.dumps([e.__dict__ for e in entries]))
         return
-    from rich.table import Table
-
-    table = Table(title="History")
-    for column in ("run", "at", "entity", "system", "field", "old", "new", "why"):
-        table.add_column(column, overflow="fold")
-    for e in entries:
-        table.add_row(*reports.plain(
-            str(e.run_id), f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", e.entity_id[:8], e.system or "base",
-            e.field, reports._show(e.old_value), reports._show(e.new_value), e.reason,
-        ))  # fmt: skip
-    out.print(table)
+    reports.print_history(out, entries)
 
 
 def show(
-    entity: str = typer.Argument(..., help="Entity id (a prefix is enough)."),
+    contact: str = typer.Argument(
+        ..., help="An entity id (a prefix is enough), an email, or a first and last name (case ignored)."
+    ),
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """One contact: its records in each system, the agreed base and its open conflicts."""
-    with _guard(), _workspace(state, config) as ws:
-        matches = [e for e in ws.mirror.all_links() if e.startswith(entity)]
-        if len(matches) != 1:
-            err.print(f"{len(matches)} entities match {entity!r}; give more of the id")
+    """One contact: each field's agreed value beside each system's; its conflicts, changes, owed work.
+
+    Found by entity id prefix, email or name; when several match, they are listed (exit 2). The
+    systems' values are read from the state, as the last sync pulled them: nothing is asked of them.
+    """
+    from syncengine.contact_view import owed_to, print_candidates, print_contact, read_systems
+    from syncengine.find_contact import find_entities
+
+    with _guard():
+        env = environment(None)
+        # Sandbox: the stored records came from the bundled simulators, whose field maps read them.
+        sandbox = not load_settings(env).configured and (
+            load_config(config, state_dir=state, env=env).state_dir / SIMULATOR_STATE
+        ).exists()
+    with _guard(), _workspace(state, config, simulate=sandbox) as ws:
+        found = find_entities(ws.mirror, contact)
+        if not found:
+            err.print(
+                f"no contact matches {contact!r}: give an entity id (or its start), an email, or a first "
+                "and last name",
+                markup=False,
+            )
             raise typer.Exit(EXIT_USAGE)
-        entity_id = matches[0]
-        base = ws.mirror.get_base([entity_id])[entity_id]
-        links = ws.mirror.links_of(entity_id)
-        open_conflicts = ws.mirror.open_conflicts([entity_id])
-    out.print(f"[bold]entity {entity_id}[/]")
-    for system, remote_id in links.items():
-        out.print(f"  {system}: {remote_id}", markup=False)
-    for name, value in base.items():
-        out.print(f"  {name}: {reports._show(value)}", markup=False)
-    if open_conflicts:
-        reports.print_conflicts(out, open_conflicts)
+        if len(found) > 1:
+            print_candidates(out, contact, ws.mirror.get_base(found), ws.mirror.links_for(found))
+            err.print("several contacts match: give one of their ids", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        [entity_id] = found
+        connectors = ws.connectors()
+        if ws.simulated:
+            # The simulators answer on this machine: their catalogues name list and tag ids. A real
+            # system is never called; its ids a catalogue would name show as not read.
+            for connector in connectors.values():
+                connector.load_catalogue()
+        print_contact(
+            out,
+            entity_id,
+            ws.mirror.get_base([entity_id])[entity_id],
+            read_systems(ws.mirror, entity_id, connectors),
+            ws.mirror.open_conflicts([entity_id]),
+            ws.mirror.history(entity_id=entity_id),
+            owed_to(ws.mirror, entity_id),
+        )
 
 
 def status(

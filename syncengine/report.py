@@ -17,13 +17,14 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from syncengine.connectors.base import HttpCall
-from syncengine.mirror import Conflict, RecordProblem
+from syncengine.mirror import Conflict, HistoryEntry, RecordProblem
+from syncengine.output import print_rows
 from syncengine.plan import Plan
 from syncengine.report_html import conflicts_html, run_html
+from syncengine.summary import print_summary, record_of
 from syncengine.sync import RunReport
 
 __all__ = ["conflicts_html", "run_html"]
@@ -203,14 +204,38 @@ def dumps(data: Any) -> str:
 MAX_CHANGE_ROWS = 40  # a terminal shows this many field changes; the HTML report shows them all
 
 
+def failures(report: RunReport, stored: Iterable[RecordProblem] = ()) -> list[RecordProblem]:
+    """Every error of a run by system, record and field: systems that could not be read, records
+    and writes refused or held back, failed writes, and fields a write left out."""
+    found = [RecordProblem(system=system, message=error) for system, error in report.pull_errors.items()]
+    found += report.problems + failed_writes(report, stored)
+    if report.push and report.push.left_out:
+        planned = {p.op.op_id: p for p in report.plan.ops}
+        for op_id, fields in report.push.left_out.items():
+            if (p := planned.get(op_id)) is None:
+                continue
+            found += [
+                RecordProblem(
+                    system=p.op.system, message=f"{p.op.kind} of {p.who}: {why}", remote_id=p.op.remote_id,
+                    entity_id=p.op.entity_id, field=name or None, run_id=report.run_id,
+                )
+                for name, why in fields.items()
+            ]  # fmt: skip
+    return found
+
+
 def print_run(
-    console: Console, report: RunReport, *, detail: bool = True, max_rows: int | None = MAX_CHANGE_ROWS
+    console: Console,
+    report: RunReport,
+    *,
+    detail: bool = True,
+    max_rows: int | None = MAX_CHANGE_ROWS,
+    stored: Iterable[RecordProblem] = (),
 ) -> None:
+    """Counts per system and kind of op, then every change (``detail``) or a summary: conflicts,
+    errors and warnings grouped by reason. ``stored``: the run's record errors in the state."""
     plan = report.plan
     title = "Preview (dry run: nothing will be written)" if report.dry_run else f"Run {report.run_id}"
-    counts = Table(title=title, show_lines=False)
-    for column in ("system", "pulled", "changed", "creates", "updates", "errors"):
-        counts.add_column(column, justify="left" if column == "system" else "right")
     by_system = plan.counts()
     failed_by_system: dict[str, int] = {}
     if report.push:
@@ -219,29 +244,35 @@ def print_run(
                 failed_by_system[planned.op.system] = failed_by_system.get(planned.op.system, 0) + 1
     for problem in report.problems:
         failed_by_system[problem.system] = failed_by_system.get(problem.system, 0) + 1
-    for system in sorted(set(report.pulled) | set(by_system) | set(report.pull_errors)):
-        counts.add_row(
-            system,
-            str(report.pulled.get(system, "—")),
-            str(report.changed.get(system, "—")),
-            str(by_system.get(system, {}).get("create", 0)),
-            str(by_system.get(system, {}).get("update", 0)),
-            "pull failed" if system in report.pull_errors else str(failed_by_system.get(system, 0)),
-        )
-    console.print(counts)
-    match = plan.match
-    console.print(match.summary())
-    if detail and plan.ops:
-        changes = Table(title="Changes", show_lines=False)
-        for column in ("contact", "system", "op", "field", "current", "new", "why"):
-            changes.add_column(column, overflow="fold")
+    print_rows(
+        console, title, ("system", "pulled", "changed", "creates", "updates", "errors"),
+        [
+            (
+                system,
+                str(report.pulled.get(system, "—")),
+                str(report.changed.get(system, "—")),
+                str(by_system.get(system, {}).get("create", 0)),
+                str(by_system.get(system, {}).get("update", 0)),
+                "pull failed" if system in report.pull_errors else str(failed_by_system.get(system, 0)),
+            )
+            for system in sorted(set(report.pulled) | set(by_system) | set(report.pull_errors))
+        ],
+        right=("pulled", "changed", "creates", "updates", "errors"),
+    )  # fmt: skip
+    console.print(plan.match.summary(), markup=False)
+    if not detail:
+        print_summary(console, report, failures(report, stored))
+        return
+    if plan.ops:
         every = [(planned, change) for planned in plan.ops for change in planned.changes]
-        for planned, change in every[:max_rows]:
-            changes.add_row(*plain(
-                planned.who, planned.op.system, planned.op.kind, change.field,
-                _show(change.old), _show(change.new), change.reason,
-            ))  # fmt: skip
-        console.print(changes)
+        print_rows(
+            console, "Changes", ("contact", "system", "op", "field", "current", "new", "why"),
+            [
+                (planned.who, planned.op.system, planned.op.kind, change.field, _show(change.old),
+                 _show(change.new), change.reason)
+                for planned, change in every[:max_rows]
+            ],
+        )  # fmt: skip
         if max_rows is not None and len(every) > max_rows:
             console.print(
                 f"... and {len(every) - max_rows} more field changes: `--html FILE` writes them all "
@@ -249,22 +280,22 @@ def print_run(
             )
     open_conflicts = [c for c in plan.conflicts if c.conflict.open]
     settled = [c for c in plan.conflicts if not c.conflict.open]
-    if settled and detail:
-        table = Table(title="Disagreements settled by a rule")
-        for column in ("contact", "field", "values", "rule", "kept"):
-            table.add_column(column, overflow="fold")
-        for c in settled:
-            values = "; ".join(f"{s}: {_show(v)}" for s, v in c.conflict.values.items())
-            kept = f"{c.conflict.winner}" if c.conflict.winner else "merged"
-            table.add_row(*plain(c.who, c.conflict.field, values, c.conflict.policy, kept))
-        console.print(table)
+    if settled:
+        print_rows(
+            console, "Disagreements settled by a rule", ("contact", "field", "values", "rule", "kept"),
+            [
+                (c.who, c.conflict.field, [f"{s}: {_show(v)}" for s, v in c.conflict.values.items()],
+                 c.conflict.policy, c.conflict.winner or "merged")
+                for c in settled
+            ],
+        )  # fmt: skip
     if open_conflicts:
         console.print(
             f"[bold yellow]{len(open_conflicts)} conflicts wait for a person[/] (syncengine conflicts)"
         )
     for system, error in report.pull_errors.items():
         console.print(f"[red]{escape(f'{system}: {error}')}[/]")
-    failed = failed_writes(report)
+    failed = failed_writes(report, stored)
     if failed:
         console.print(f"[red]{len(failed)} writes failed[/] (syncengine status lists them again)")
         print_problems(console, failed, title="Failed writes")
@@ -280,16 +311,13 @@ MAX_PROBLEM_ROWS = 20
 def print_problems(
     console: Console, problems: Sequence[RecordProblem], *, title: str, max_rows: int = MAX_PROBLEM_ROWS
 ) -> None:
-    """Record errors as a table: which system, record and field, and what a person can do about it."""
+    """Record errors, one row each: which system, record and field, and what a person can do about it."""
     if not problems:
         return
-    table = Table(title=title)
-    for column in ("system", "record", "field", "message"):
-        table.add_column(column, overflow="fold")
-    for problem in problems[:max_rows]:
-        record = problem.remote_id or (f"entity {problem.entity_id[:8]}" if problem.entity_id else "—")
-        table.add_row(*plain(problem.system, record, problem.field or "—", problem.message))
-    console.print(table)
+    print_rows(
+        console, title, ("system", "record", "field", "message"),
+        [(p.system, record_of(p), p.field or "—", p.message) for p in problems[:max_rows]],
+    )  # fmt: skip
     if len(problems) > max_rows:
         console.print(f"... and {len(problems) - max_rows} more (`--json` lists them all)")
 
@@ -299,19 +327,34 @@ def print_conflicts(console: Console, conflicts: Iterable[Conflict]) -> None:
     if not conflicts:
         console.print("No conflict waits for a person.")
         return
-    table = Table(title="Conflicts")
-    for column in ("id", "entity", "field", "base", "values", "since", "rule", "status"):
-        table.add_column(column, overflow="fold")
-    for c in conflicts:
-        values = "\n".join(f"{s}: {_show(v)}" for s, v in c.values.items())
-        since = "\n".join(f"{s}: {t:%Y-%m-%d %H:%M}" for s, t in c.first_seen_at.items())
-        status = (
-            c.status if c.status == "open" else f"{c.status} ({c.resolved_by}: {_show(c.resolution_value)})"
-        )
-        table.add_row(
-            *plain(str(c.id), c.entity_id[:8], c.field, _show(c.base_value), values, since, c.policy, status)
-        )
-    console.print(table)
+    print_rows(
+        console, "Conflicts", ("id", "entity", "field", "base", "values", "since", "rule", "status"),
+        [
+            (
+                str(c.id), c.entity_id[:8], c.field, _show(c.base_value),
+                [f"{s}: {_show(v)}" for s, v in c.values.items()],
+                [f"{s}: {t:%Y-%m-%d %H:%M}" for s, t in c.first_seen_at.items()],
+                c.policy,
+                _status(c),
+            )
+            for c in conflicts
+        ],
+    )  # fmt: skip
+
+
+def print_history(console: Console, entries: Iterable[HistoryEntry], *, title: str = "History") -> None:
+    print_rows(
+        console, title, ("run", "at", "entity", "system", "field", "old", "new", "why"),
+        [
+            (str(e.run_id), f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", e.entity_id[:8], e.system or "base",
+             e.field, _show(e.old_value), _show(e.new_value), e.reason)
+            for e in entries
+        ],
+    )  # fmt: skip
+
+
+def _status(c: Conflict) -> str:
+    return c.status if c.status == "open" else f"{c.status} ({c.resolved_by}: {_show(c.resolution_value)})"
 
 
 # --------------------------------------------------------------------------- CSV (HTML: report_html)
