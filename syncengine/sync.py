@@ -732,17 +732,13 @@ class Engine:
                         )
                 failed = [p.op for p in ops_by_entity.get(entity_id, []) if p.op.op_id in push.failed]
                 failed_systems = {op.system for op in failed}
-                # A create that failed (or whose answer was lost) carried these values to a system
-                # that may now hold the record without them; the base keeps them unagreed, or the
-                # next run would take that system's blank for a person's clearing and never fill it.
-                uncarried = {name for op in failed if op.kind == "create" for name in op.values}
                 fields: dict[str, Any] = {}
                 for name, decision in merged.decisions.items():
                     if decision.conflict is not None:
                         self._record_conflict(entity_id, decision, run_id)
                     if set(decision.writes) & failed_systems or decision.new_base is UNCHANGED:
                         continue
-                    if name in uncarried or any((s, name) in left for s in decision.writes):
+                    if any((s, name) in left for s in decision.writes):
                         continue
                     if name in state.base and same(name, state.base[name], decision.new_base):
                         continue
