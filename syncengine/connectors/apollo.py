@@ -11,6 +11,8 @@ What is particular to this API (apis.md section 1):
   record has the single GET shape;
 * a missing or deleted contact answers 422, read here as a missing record;
 * writes are partial, with the exceptions ``apollo_writes`` handles (lists, address, owner);
+* updates go 100 at a time through ``bulk_update``, with a PATCH only for what it cannot carry
+  (``apollo_writes``); a contact its answer lacks is not confirmed;
 * creates are not idempotent and ``run_dedupe`` would silently overwrite another contact, so it is
   never sent; a create whose reply was lost is looked up by email (or name and company) among the
   contacts created since it was first sent (``find_created``).
@@ -31,12 +33,17 @@ from syncengine.connectors.apollo_catalogue import read_catalogue, read_labels
 from syncengine.connectors.apollo_search import SEARCH, SearchWalk, parse_time, search_body
 from syncengine.connectors.apollo_writes import (
     BULK_CREATE,
+    BULK_UPDATE,
     CONTACTS,
+    MAX_BULK_UPDATE,
     UPDATE_OWNERS,
     CreatePlan,
     UpdatePlan,
+    batch_rows,
     bulk_body,
     bulk_create_calls,
+    bulk_update_body,
+    bulk_update_call,
     contact_path,
     create_units,
     created_search,
@@ -44,6 +51,7 @@ from syncengine.connectors.apollo_writes import (
     plan_create,
     plan_update,
     single_create_calls,
+    with_bulk_answer,
 )
 from syncengine.connectors.base import (
     ConnectorOptions,
@@ -70,11 +78,12 @@ from syncengine.connectors.http import HttpClient
 from syncengine.connectors.partial import Built, errors_for, leave_out, left_out_error, refused_error
 from syncengine.connectors.settings import SystemSettings
 from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
-from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap
+from syncengine.fieldmaps.apollo import OWNER_INPUT, ApolloCatalogue, ApolloMap
 
 SEARCH_ONLY_KEYS = ("account", "organization", "contact_job_change_event")
 # 422 texts that mean the contact is gone rather than the request wrong (apis.md 1.4, 1.6).
 MISSING_TEXTS = ("does not exist", "has been deleted", "as it is deleted")
+INVALID_ID = "is not a valid id"  # 422 for an id not in the team's catalogue (apis.md 1.5)
 
 
 class ApolloConnector:
@@ -196,32 +205,52 @@ class ApolloConnector:
     # ------------------------------------------------------------------ writes
 
     def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
-        """The calls ``push`` makes; an update whose address changes in part is built on
-        ``op.expected`` (the record as this run pulled it), as ``push`` builds it."""
+        """The calls ``push`` makes, in its order; an update whose address changes in part is built
+        on ``op.expected`` (the record as this run pulled it), as ``push`` builds it."""
         calls: list[HttpCall] = []
+        updates = [op for op in ops if op.kind != "create"]
+        checked = [op for op in updates if checks_first(op)]
+        position, left = 0, 0  # checked updates met; of them, those the last listing covers
+        for start in range(0, len(updates), MAX_BULK_UPDATE):
+            plans: list[UpdatePlan] = []
+            for op in updates[start : start + MAX_BULK_UPDATE]:
+                # Before writing, the records changed since the pull are listed, one page before
+                # every 100 checked updates; with no pull to start from, each record is read
+                # (stale.py).
+                if checks_first(op) and op.remote_id:
+                    if not self._pull_mark.pulled:
+                        calls.append(HttpCall("GET", contact_path(op.remote_id or ""), op_ids=(op.op_id,)))
+                    elif left <= 0:
+                        ids = tuple(o.op_id for o in checked[position : position + RECHECK])
+                        calls.append(HttpCall("POST", SEARCH, search_body(1, self.page_size), op_ids=ids))
+                        left = RECHECK
+                    position, left = position + 1, left - 1
+                if op.kind != "update" or not op.remote_id:
+                    continue
+                try:
+                    plan = self._plan_update(op, self._last_read(op)).value
+                except InvalidValueError:
+                    continue  # push sends nothing for this op
+                calls.extend(plan.read_calls())
+                plans.append(plan)
+            plans = batch_rows(plans)
+            rows = [plan for plan in plans if plan.bulk]
+            if rows:
+                calls.append(bulk_update_call(rows))
+            for plan in plans:
+                calls.extend(plan.own_calls())
+                if plan.reads_back(self._last_read(plan.op)):
+                    calls.append(HttpCall("GET", plan.path, op_ids=(plan.op.op_id,)))
         creates: list[CreatePlan] = []
         for op in ops:
-            try:
-                if op.kind == "create":
+            if op.kind == "create":
+                try:
                     creates.append(self._plan_create(op).value)
-                elif op.kind == "update" and op.remote_id:
-                    calls.extend(self._plan_update(op, self._last_read(op)).value.calls())
-            except InvalidValueError:
-                continue  # push sends nothing for this op
+                except InvalidValueError:
+                    continue
         for unit in create_units(creates):
             calls.extend(bulk_create_calls(unit) if len(unit) > 1 else single_create_calls(unit[0]))
-        # Before each batch of updates, one search lists the records changed since the pull; with no
-        # pull to start from, each record is read (stale.py).
-        checked = [op for op in ops if checks_first(op)]
-        if not self._pull_mark.pulled:
-            reads = [HttpCall("GET", contact_path(op.remote_id or ""), op_ids=(op.op_id,)) for op in checked]
-            return reads + calls
-        listings = [
-            HttpCall("POST", SEARCH, search_body(1, self.page_size),
-                     op_ids=tuple(op.op_id for op in checked[i : i + RECHECK]))
-            for i in range(0, len(checked), RECHECK)
-        ]  # fmt: skip
-        return listings + calls
+        return calls
 
     def _last_read(self, op: WriteOp) -> Mapping[str, Any] | None:
         return op.expected.raw if op.expected is not None else self._known.get(op.remote_id or "")
@@ -274,11 +303,14 @@ class ApolloConnector:
                 on_result(result)
 
         moved = self._moved_since_pull()
+        updates = [op for op in ops if op.kind != "create"]
+        for start in range(0, len(updates), MAX_BULK_UPDATE):
+            for result in self._update_batch(updates[start : start + MAX_BULK_UPDATE], moved):
+                report(result)
         plans: list[CreatePlan] = []
         built: dict[str, tuple[WriteOp, Built[CreatePlan]]] = {}
         for op in ops:
             if op.kind != "create":
-                report(self._guarded(op, functools.partial(self._update, op, moved)))
                 continue
             try:
                 plan = self._plan_create(op)
@@ -311,7 +343,33 @@ class ApolloConnector:
 
         return MovedSincePull(changed, self.get, self._pull_mark.floor(self.options.overlap), batch=RECHECK)
 
-    def _update(self, op: WriteOp, moved: MovedSincePull) -> WriteResult:
+    def _update_batch(self, ops: Sequence[WriteOp], moved: MovedSincePull) -> Iterator[WriteResult]:
+        """Up to 100 updates: each checked and planned, then one bulk_update call for their bulk
+        rows, then each one's own calls (PATCH, lists)."""
+        prepared: list[_Prepared] = []
+        failed: dict[str, WriteResult] = {}
+        for op in ops:
+            result = self._guarded(op, functools.partial(self._prepare, op, moved, prepared))
+            if not result.ok:
+                failed[op.op_id] = result
+        sent = batch_rows([p.plan for p in prepared])
+        prepared = [dataclasses.replace(p, plan=plan) for p, plan in zip(prepared, sent, strict=True)]
+        rows = [p for p in prepared if p.plan.bulk]
+        answered: dict[str, Mapping[str, Any]] = {}
+        if rows:
+            items, refused = self._bulk_update(rows)
+            answered.update(items)
+            failed.update(refused)
+        done = {p.op.op_id: p for p in prepared}
+        for op in ops:
+            if op.op_id in failed:
+                yield failed[op.op_id]
+            elif op.op_id in done:
+                item = answered.get(op.op_id)
+                yield self._guarded(op, functools.partial(self._finish, done[op.op_id], item))
+
+    def _prepare(self, op: WriteOp, moved: MovedSincePull, prepared: list[_Prepared]) -> WriteResult:
+        """Check the op against the record as it is now and plan it (appended to ``prepared``)."""
         if op.kind != "update":
             raise RecordError(
                 f"{op.kind} is not possible: Apollo's API has no contact {op.kind}",
@@ -323,7 +381,7 @@ class ApolloConnector:
         remote_id = op.remote_id
         fresh = moved.latest(remote_id) if checks_first(op) else None
         if fresh is not None:
-            # The PATCH would write over a value a person saved since the pull (stale.py).
+            # The write would land over a value a person saved since the pull (stale.py).
             path = contact_path(remote_id)
             refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PATCH", path=path)
         read: list[Mapping[str, Any]] = []
@@ -336,26 +394,105 @@ class ApolloConnector:
             return read[0]
 
         built = self._plan_update(op, current)
-        plan = built.value
-        left = errors_for(self.system, built, op)
+        base = fresh.raw if fresh is not None else self._last_read(op)
+        prepared.append(_Prepared(op, built.value, errors_for(self.system, built, op), base))
+        return WriteResult(op.op_id, ok=True)
+
+    def _bulk_update(
+        self, rows: list[_Prepared]
+    ) -> tuple[dict[str, Mapping[str, Any]], dict[str, WriteResult]]:
+        """Send the bulk rows: each op's answered item by op id, and the ops that failed."""
+        single = rows[0].op.remote_id if len(rows) == 1 else None
+        try:
+            answer = self.client.request_json(
+                "POST", BULK_UPDATE, json=bulk_update_body([p.plan for p in rows]), remote_id=single,
+                classify=self._classify_bulk,
+            )  # fmt: skip
+        except StopSystemError:
+            raise
+        except RecordError as exc:
+            return self._bulk_refused(rows, exc)
+        except ConnectorError as exc:
+            # Not applied (503, 429 after the retries) or not known to be (a timeout after sending):
+            # each op fails as its PATCH would, and the next run plans it again from fresh data.
+            return {}, {p.op.op_id: WriteResult(p.op.op_id, ok=False, error=exc) for p in rows}
+        items = answer.get("contacts") if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            error = OutcomeUnknownError(
+                "bulk_update answered without the contacts it updated", system=self.system,
+                method="POST", path=BULK_UPDATE,
+            )  # fmt: skip
+            return {}, {p.op.op_id: WriteResult(p.op.op_id, ok=False, error=error) for p in rows}
+        by_id = {str(i.get("id")): i for i in items if isinstance(i, Mapping)}
+        return {p.op.op_id: by_id[str(p.op.remote_id)] for p in rows if str(p.op.remote_id) in by_id}, {}
+
+    def _bulk_refused(
+        self, rows: list[_Prepared], exc: RecordError
+    ) -> tuple[dict[str, Mapping[str, Any]], dict[str, WriteResult]]:
+        """A bulk_update refused whole: the contact its error names (or, when it names none, each
+        contact sent alone) finds which op is refused; the others are sent again."""
+        if len(rows) == 1:
+            return {}, {rows[0].op.op_id: WriteResult(rows[0].op.op_id, ok=False, error=exc)}
+        details = exc.body.get("error_details") if isinstance(exc.body, Mapping) else None
+        named = str(details.get("contact_id")) if isinstance(details, Mapping) else None
+        bad = [p for p in rows if str(p.op.remote_id) == named]
+        text = exc.vendor_message or exc.detail
+        if not bad and INVALID_ID in text.lower():  # "<owner id> is not a valid ID"
+            bad = [p for p in rows if p.plan.bulk.get(OWNER_INPUT) and p.plan.bulk[OWNER_INPUT] in text]
+        if not bad:  # halves, until the refused contacts are alone
+            items: dict[str, Mapping[str, Any]] = {}
+            failed: dict[str, WriteResult] = {}
+            half = len(rows) // 2
+            for part in (rows[:half], rows[half:]):
+                answered, refused = self._bulk_update(part)
+                items.update(answered)
+                failed.update(refused)
+            return items, failed
+        failed = {
+            p.op.op_id: WriteResult(p.op.op_id, ok=False, error=RecordError(
+                exc.detail, remote_id=p.op.remote_id, field=exc.field, body=exc.body, system=self.system,
+                method="POST", path=BULK_UPDATE, status=exc.status,
+            ))
+            for p in bad
+        }  # fmt: skip
+        rest = [p for p in rows if p not in bad]
+        items, refused = self._bulk_update(rest) if rest else ({}, {})
+        return items, {**refused, **failed}
+
+    def _finish(self, prepared: _Prepared, item: Mapping[str, Any] | None) -> WriteResult:
+        """The op's own calls after its bulk row, and the record as written."""
+        op, plan = prepared.op, prepared.plan
+        remote_id = str(op.remote_id)
         path = contact_path(remote_id)
-        answer: Any = None
+        if plan.bulk and item is None:
+            # Apollo leaves out of its answer the contacts it did not update (missing, deleted):
+            # the GET tells which, and a contact it still holds is not confirmed as written.
+            self.get(remote_id)
+            raise OutcomeUnknownError(
+                f"bulk_update answered without record {remote_id}; not confirmed as written",
+                system=self.system, method="POST", path=BULK_UPDATE,
+            )  # fmt: skip
+        left = prepared.left_out
+        raw: Mapping[str, Any] | None = None
         if plan.body:
             answer = self.client.request_json(
                 "PATCH", path, json=plan.body, remote_id=remote_id, classify=self._classify
             )
-            left += self._custom_field_errors(_contact(answer, f"PATCH {path}"), op, plan.body)
-        posts = [call for call in plan.calls() if call.method == "POST"]
-        for call in posts:  # owner and list changes: each sets a value, so resending is harmless
-            field = "owner" if call.path == UPDATE_OWNERS else "tags"
-            self.client.request(
-                "POST", call.path, json=call.body, params=call.params, remote_id=remote_id,
-                idempotent=True, classify=self._blaming(field),
-            )  # fmt: skip
-        if answer is not None and not posts:
-            record = self._record(_contact(answer, f"PATCH {path}"))
-        else:
+            raw = _contact(answer, f"PATCH {path}")
+            left += self._custom_field_errors(raw, op, plan.body)
+        for call in plan.own_calls():  # list changes: each sets a membership, so resending is harmless
+            if call.method == "POST":
+                self.client.request(
+                    "POST", call.path, json=call.body, params=call.params, remote_id=remote_id,
+                    idempotent=True, classify=self._blaming("tags"),
+                )  # fmt: skip
+        if plan.reads_back(prepared.base):
             record = self.get(remote_id)
+        elif raw is not None:
+            record = self._record(raw)
+        else:
+            assert item is not None and prepared.base is not None
+            record = self._record(with_bulk_answer(prepared.base, item, plan.bulk))
         return WriteResult(op.op_id, ok=True, record=record, left_out=left)
 
     def _create_unit(self, unit: list[CreatePlan]) -> list[WriteResult]:
@@ -487,6 +624,14 @@ class ApolloConnector:
             return Verdict(Outcome.RECORD, field=self.field_map.canonical_name(details["field"]))
         return None
 
+    def _classify_bulk(self, response: httpx.Response) -> Verdict | None:
+        """As ``_classify``; an id refused in a bulk_update row can only be its owner."""
+        verdict = self._classify(response)
+        message = (vendor_message(response_body(response)) or "").lower()
+        if verdict is None and response.status_code == 422 and INVALID_ID in message:
+            return Verdict(Outcome.RECORD, field="owner")
+        return verdict
+
     def _blaming(self, field: str) -> Any:
         """A classifier for a call that writes one canonical field: a refusal names that field."""
 
@@ -524,6 +669,16 @@ def _matches(item: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
         )
     ]
     return all(same)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """An update checked and planned: its plan, the fields left out, and the record as last read."""
+
+    op: WriteOp
+    plan: UpdatePlan
+    left_out: tuple[RecordError, ...]
+    base: Mapping[str, Any] | None
 
 
 RECHECK = 100  # updates between two listings of the records changed since the pull: one page

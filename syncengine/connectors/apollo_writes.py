@@ -8,7 +8,13 @@ exceptions this module handles:
   list added concurrently in the CRM alone; a tags value without deltas is sent whole;
 * ``present_raw_address`` holds six canonical fields in one line, so a change to some of them is
   composed with the others as the record holds them (as this run's pull left it);
-* the owner is not a create/update field: it is set with ``POST /contacts/update_owners``.
+* the owner is not a create/update field: a create sets it with ``POST /contacts/update_owners``.
+
+Updates go through ``POST /contacts/bulk_update`` (per-contact ``contact_attributes``, at most 100
+per call so that Apollo answers them synchronously) as far as its fields reach: the scalars, the
+address line, typed custom fields and the owner. Typed phones, the stage and a whole list value
+are not bulk_update fields; an update carrying one is sent as one ``PATCH`` (with its scalars,
+which costs no extra call), its owner, if any, in the bulk row.
 
 Creates without typed phones that share their lists and owner go through ``bulk_create`` (its
 items carry neither typed phones nor per-contact lists), followed by one search that reads the
@@ -17,6 +23,7 @@ new records back in the GET shape.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +36,17 @@ from syncengine.fieldmaps.apollo import ADDRESS, OWNER_INPUT, PHONES, ApolloMap
 
 CONTACTS = "/contacts"
 BULK_CREATE = "/contacts/bulk_create"
+BULK_UPDATE = "/contacts/bulk_update"
 UPDATE_OWNERS = "/contacts/update_owners"
 ADD_LABELS = "/labels/add_entity_ids_to_label_names"
 REMOVE_LABELS = "/labels/remove_entity_ids_from_label_names"
 MAX_BULK_CREATE = 100  # documented maximum of one bulk_create call
+MAX_BULK_UPDATE = 100  # the most bulk_update answers synchronously; above that it only starts a job
+# The per-contact fields of ``bulk_update`` (apis.md 1.7).
+BULK_UPDATE_FIELDS = frozenset({
+    "first_name", "last_name", "email", "title", "organization_name", "owner_id", "account_id",
+    "present_raw_address", "linkedin_url", "typed_custom_fields",
+})  # fmt: skip
 SET_FIELDS_HELD = ("tags",)
 NEW_ID = "{new id}"  # stands for the id a create returns, in a preview
 
@@ -135,29 +149,90 @@ def create_units(plans: Sequence[CreatePlan]) -> list[list[CreatePlan]]:
 
 @dataclass(frozen=True)
 class UpdatePlan:
-    """The calls of one update, in order (the GET first when the address must be read)."""
+    """One update: its row of a ``bulk_update`` call (``bulk``, without the id) and its own calls,
+    in order: the GET when the address must be read, then the PATCH and the list changes."""
 
     op: WriteOp
     needs_read: bool
-    body: dict[str, Any]
-    owner_id: str | None
+    body: dict[str, Any]  # the PATCH body
+    bulk: dict[str, Any]  # the contact's attributes in a bulk_update call
     add: tuple[str, ...]
     remove: tuple[str, ...]
 
-    def calls(self) -> list[HttpCall]:
+    @property
+    def path(self) -> str:
+        return contact_path(self.op.remote_id or "")
+
+    def read_calls(self) -> list[HttpCall]:
+        return [HttpCall("GET", self.path, op_ids=(self.op.op_id,))] if self.needs_read else []
+
+    def own_calls(self) -> list[HttpCall]:
+        """The calls after the bulk_update call: PATCH, then list additions and removals."""
         ids = (self.op.op_id,)
         remote_id = self.op.remote_id or ""
-        path = contact_path(remote_id)
-        calls = [HttpCall("GET", path, op_ids=ids)] if self.needs_read else []
-        if self.body:
-            calls.append(HttpCall("PATCH", path, self.body, op_ids=ids))
-        if self.owner_id:
-            calls.append(owner_call([remote_id], self.owner_id, ids))
+        calls = [HttpCall("PATCH", self.path, self.body, op_ids=ids)] if self.body else []
         for endpoint, names in ((ADD_LABELS, self.add), (REMOVE_LABELS, self.remove)):
             if names:
                 body = {"entity_ids": [remote_id], "label_names": list(names), "modality": "contacts"}
                 calls.append(HttpCall("POST", endpoint, body, op_ids=ids))
         return calls
+
+    def reads_back(self, base: Mapping[str, Any] | None) -> bool:
+        """Whether the record as written is read with a GET at the end: after list changes (their
+        answer holds the lists, not the contact), or when neither a PATCH answer nor the record
+        as last read (``base``) completes the bulk answer into the whole record."""
+        return bool(self.add or self.remove) or (not self.body and (not self.bulk or base is None))
+
+
+def batch_rows(plans: Sequence[UpdatePlan]) -> list[UpdatePlan]:
+    """The plans of one batch of updates as sent: a lone bulk row without an owner goes in a PATCH
+    instead (one call either way, and the PATCH answers the whole record)."""
+    rows = [p for p in plans if p.bulk]
+    if len(rows) != 1 or OWNER_INPUT in rows[0].bulk:
+        return list(plans)
+    return [dataclasses.replace(p, body={**p.body, **p.bulk}, bulk={}) if p.bulk else p for p in plans]
+
+
+def bulk_update_body(plans: Sequence[UpdatePlan]) -> dict[str, Any]:
+    return {"contact_attributes": [{"id": p.op.remote_id, **p.bulk} for p in plans]}
+
+
+def bulk_update_call(plans: Sequence[UpdatePlan]) -> HttpCall:
+    return HttpCall("POST", BULK_UPDATE, bulk_update_body(plans), op_ids=tuple(p.op.op_id for p in plans))
+
+
+def split_update(body: dict[str, Any], owner_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The PATCH body and the bulk row of an update body: all in the bulk row when bulk_update takes
+    every field, else all in one PATCH; the owner (no PATCH field) always in the bulk row."""
+    patch: dict[str, Any] = {}
+    bulk: dict[str, Any] = {}
+    if any(name not in BULK_UPDATE_FIELDS for name in body):
+        patch = body
+    else:
+        bulk = dict(body)
+    if owner_id:
+        bulk[OWNER_INPUT] = owner_id
+    return patch, bulk
+
+
+def with_bulk_answer(
+    base: Mapping[str, Any], item: Mapping[str, Any], sent: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The whole record after a bulk update: ``base`` (the record as last read) with the fields the
+    bulk answer holds, and the typed custom fields as sent (the answer leaves them out)."""
+    raw = {**base, **item}
+    custom = sent.get("typed_custom_fields")
+    if isinstance(custom, Mapping):
+        merged = dict(base.get("typed_custom_fields") or {})
+        for field_id, value in custom.items():
+            if value in ("", None):
+                merged.pop(field_id, None)
+            else:
+                merged[field_id] = value
+        raw["typed_custom_fields"] = merged
+    if "first_name" in item or "last_name" in item:
+        raw["name"] = " ".join(str(raw[k]) for k in ("first_name", "last_name") if raw.get(k)) or None
+    return raw
 
 
 def needs_address_read(op: WriteOp) -> bool:
@@ -179,11 +254,13 @@ def plan_update(op: WriteOp, field_map: ApolloMap, current: Mapping[str, Any] | 
     owner_id = body.pop(OWNER_INPUT, None)
     if owner_id == "":
         raise InvalidValueError("owner", None, "Apollo keeps an owner on every contact; it cannot be cleared")
+    patch, bulk = split_update(body, owner_id)
     return UpdatePlan(
         op,
-        needs_read=needs_address_read(op),
-        body=body,
-        owner_id=owner_id,
+        # the other address parts come from the record as pulled, or from a GET without it
+        needs_read=needs_address_read(op) and op.expected is None,
+        body=patch,
+        bulk=bulk,
         add=_names(op.add.get("tags")),
         remove=_names(op.remove.get("tags")),
     )

@@ -232,7 +232,8 @@ def test_a_value_apollo_cannot_hold_is_left_out_and_reported_naming_the_field(
     [left] = results[0].left_out
     assert left.field == "stage" and left.remote_id == remote_id and "'No Such Stage'" in str(left)
     assert results[1].left_out == ()
-    assert [c["body"] for c in writes(apollo)] == [{"title": "Kept"}, {"title": "Fine"}]
+    rows = [{"id": remote_id, "title": "Kept"}, {"id": remote_id, "title": "Fine"}]
+    assert [c["body"] for c in writes(apollo)] == [{"contact_attributes": rows}]
 
 
 def test_a_custom_value_longer_than_apollo_documents_is_left_out(
