@@ -436,6 +436,7 @@ def status(
             for name in SYSTEM_NAMES
         }
         runs = ws.mirror.recent_runs(5)
+        dead = any(r.status == "running" for r in runs) and not _state_in_use(ws)
         open_conflicts = ws.mirror.open_conflicts()
         last = runs[0] if runs else None
         stored = ws.mirror.record_errors(run_id=last.id) if last else []
@@ -449,7 +450,10 @@ def status(
         "state": {"backend": info.backend, "location": info.location, "schema_version": info.schema_version},
         "systems": systems,
         "runs": [
-            {"id": r.id, "started_at": r.started_at.isoformat(), "status": r.status, "dry_run": r.dry_run,
+            {"id": r.id, "started_at": r.started_at.isoformat(), "dry_run": r.dry_run,
+             # A run still marked running while nobody holds the state died with its process; the
+             # next run marks it so (status itself writes nothing).
+             "status": "interrupted" if dead and r.status == "running" else r.status,
              "counts": {k: v for k, v in r.counts.items() if k != "retry_entities"},
              "errors": list(r.errors) if r.status == "interrupted" else []}
             for r in runs
@@ -487,6 +491,15 @@ def status(
 
 
 SYSTEM_NAMES = ("apollo", "leadconnector", "corporatemerch")
+
+
+def _state_in_use(ws: Workspace) -> bool:
+    """Whether a process holds the state's lock now (probed without waiting, released at once)."""
+    try:
+        with hold_state(resolve_location(ws.config.database, ws.config.state_dir), command="status"):
+            return False
+    except StateBusyError:
+        return True
 OWED_SHOWN = 10
 
 

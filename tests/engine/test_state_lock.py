@@ -7,6 +7,7 @@ both saw the same people as new. Now the second exits 5 at once naming the first
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -144,3 +145,28 @@ def test_read_only_commands_never_wait_for_the_lock(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_status_tells_a_run_whose_process_died_from_one_still_running(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    target = str(state_dir / "syncengine.db")
+    with Mirror.open(target) as mirror:
+        mirror.start_run()  # left running, as by a process killed mid-run
+
+    def shown() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "syncengine", "status", "--json", "--state", str(state_dir)],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout)["runs"][0]["status"])
+
+    holder = _holder(target, 60)
+    try:
+        assert shown() == "running"  # someone holds the state: it may be that run
+    finally:
+        holder.kill()
+        holder.wait()
+    assert shown() == "interrupted"
+    with Mirror.open(target) as mirror:
+        assert mirror.recent_runs(1)[0].status == "running"  # status wrote nothing
