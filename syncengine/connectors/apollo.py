@@ -75,7 +75,15 @@ from syncengine.connectors.errors import (
     vendor_message,
 )
 from syncengine.connectors.http import HttpClient
-from syncengine.connectors.partial import Built, errors_for, leave_out, left_out_error, refused_error
+from syncengine.connectors.partial import (
+    Built,
+    errors_for,
+    leave_out,
+    left_out_error,
+    left_out_of,
+    refusal_of,
+    refused_error,
+)
 from syncengine.connectors.settings import SystemSettings
 from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.apollo import OWNER_INPUT, ApolloCatalogue, ApolloMap
@@ -279,18 +287,10 @@ class ApolloConnector:
         return None
 
     def refusal(self, op: WriteOp) -> RecordError | None:
-        try:
-            self._built(op)
-        except InvalidValueError as exc:
-            return refused_error(self.system, op, exc)
-        return None
+        return refusal_of(self.system, op, self._built)
 
     def left_out(self, op: WriteOp) -> list[RecordError]:
-        try:
-            built = self._built(op)
-        except InvalidValueError:
-            return []  # refused whole: ``refusal`` says why
-        return list(errors_for(self.system, built, op, sent=False)) if built is not None else []
+        return left_out_of(self.system, op, self._built)
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None:

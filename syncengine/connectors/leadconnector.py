@@ -55,7 +55,15 @@ from syncengine.connectors.leadconnector_writes import (
     read_shape,
     with_deltas,
 )
-from syncengine.connectors.partial import Built, errors_for, leave_out, refused_error, with_left_out
+from syncengine.connectors.partial import (
+    Built,
+    errors_for,
+    leave_out,
+    left_out_of,
+    refusal_of,
+    refused_error,
+    with_left_out,
+)
 from syncengine.connectors.settings import SystemSettings
 from syncengine.connectors.stale import MovedSincePull, PullMark, refuse_if_moved, written_fields
 from syncengine.fieldmaps.leadconnector import LeadConnectorCatalogue, LeadConnectorMap
@@ -257,18 +265,10 @@ class LeadConnectorConnector:
         return leave_out(op, lambda o: plan_calls(o, self.field_map, self.location_id))
 
     def refusal(self, op: WriteOp) -> RecordError | None:
-        try:
-            self._plan(op)
-        except InvalidValueError as exc:
-            return refused_error(self.system, op, exc)
-        return None
+        return refusal_of(self.system, op, self._plan)
 
     def left_out(self, op: WriteOp) -> list[RecordError]:
-        try:
-            built = self._plan(op)
-        except InvalidValueError:
-            return []  # refused whole: ``refusal`` says why
-        return list(errors_for(self.system, built, op, sent=False))
+        return left_out_of(self.system, op, self._plan)
 
     def push(self, ops: Sequence[WriteOp], on_result: ResultCallback | None = None) -> list[WriteResult]:
         if self.catalogue is None and any(op.kind != "delete" for op in ops):

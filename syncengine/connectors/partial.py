@@ -136,3 +136,22 @@ def errors_for(
 ) -> tuple[RecordError, ...]:
     return tuple(left_out_error(system, original, e, remote_id=remote_id, sent=sent) for e in built.left_out)
 
+
+
+def refusal_of(system: str, op: WriteOp, build: Callable[[WriteOp], Built[Any] | None]) -> RecordError | None:
+    """Why ``op`` would be refused whole (nothing sent), or None; ``build`` is the connector's."""
+    try:
+        build(op)
+    except InvalidValueError as exc:
+        return refused_error(system, op, exc)
+    return None
+
+
+def left_out_of(system: str, op: WriteOp, build: Callable[[WriteOp], Built[Any] | None]) -> list[RecordError]:
+    """The fields (or set members) ``op`` would be written without; empty when it is refused
+    whole (``refusal_of`` says why) or all would be sent."""
+    try:
+        built = build(op)
+    except InvalidValueError:
+        return []
+    return list(errors_for(system, built, op, sent=False)) if built is not None else []
