@@ -788,9 +788,10 @@ class Engine:
                 )
                 for c in report.plan.match.conflicts
             )  # fmt: skip
-            # Entities this run looked at are settled, except for what it leaves owed. Unfinished
-            # creates of a system keep their entity owed until they are found or given up.
-            self.mirror.settle_owed(self.looked_at | set(states))
+            # Entities this run looked at are settled, except for what it leaves owed. One it put
+            # off (deferred) keeps what it owed, which this run did not do. Unfinished creates of a
+            # system keep their entity owed until they are found or given up.
+            self.mirror.settle_owed((self.looked_at | set(states)) - set(self.deferred))
             owed.extend(Owed(e, "", "deferred", why, run_id) for e, why in self.deferred.items())
             owed.extend(
                 Owed(op.entity_id, op.system, "unconfirmed_create", "a create whose answer was lost", run_id)
