@@ -297,6 +297,7 @@ def faults_scenario(bench: Bench, kind: str, phase: str) -> dict[str, Any]:
         "duplicates": duplicates(bench.cluster),
         "lost_updates": len(lost),
         "lost_examples": lost[:5],
+        "lost_fields": dict(Counter(f for _, _, f in lost)),
         "outbox_left": len(mirror.pending()),
         "base_mismatches": bench.base_mismatches(mirror),
         **audit(bench, truth, mirror),
@@ -391,6 +392,7 @@ def kills_scenario(bench: Bench) -> list[dict[str, Any]]:
                 "duplicates": duplicates(bench.cluster),
                 "lost_updates": len(lost),
                 "lost_examples": lost[:5],
+                "lost_fields": dict(Counter(f for _, _, f in lost)),
                 "outbox_left": len(mirror.pending()),
                 "base_mismatches": bench.base_mismatches(mirror),
                 **audit(bench, truth, mirror),
@@ -591,7 +593,7 @@ def main() -> None:
               f"{bad['second_run_writes']}")  # fmt: skip
     for r in rows:
         if r.get("lost_examples"):
-            print(f"lost in {r['scenario']}: {r['lost_examples']}")
+            print(f"lost in {r['scenario']}: by field {r.get('lost_fields')}; e.g. {r['lost_examples']}")
         if r.get("oracle_examples"):
             print(f"oracle findings in {r['scenario']}: {r['oracle_examples']}")
     print(f"JSON: {path.relative_to(ROOT)}")
