@@ -493,10 +493,13 @@ class Engine:
         if not dry_run and wanted:
             with self.mirror.transaction():  # a link is owed its merge until a commit settles it
                 self.mirror.link_many(wanted, run_id=run_id)
+                # Until a merge fills it, the record's blanks are values it never had, not a
+                # person's clearing: kept per system, whatever defers the entity meanwhile.
                 self.mirror.owe(
-                    Owed(e, "", "linked", f"linked in run {run_id}, not merged yet", run_id)
-                    for e in {e for e, _, _ in wanted}
-                )
+                    Owed(e, s, "unfilled", f"linked in run {run_id}; its blanks are filled from the agreed "
+                         "values", run_id)
+                    for e, s, _ in wanted
+                )  # fmt: skip
         alone = Counter(members[0].system for members in result.new_entities if len(members) == 1)
         report.plan.match = MatchOutcome(
             linked=len(result.links),
