@@ -165,6 +165,10 @@ def merge_field(
         notes += [f"{s} cleared it; the value is kept elsewhere (blanking not allowed)" for s in sorted(held)]
         changed = {s: side for s, side in changed.items() if s not in held}
     held |= unfilled
+    if changed and set(changed) <= fresh and name not in SET_FIELDS:
+        # Only a newly linked record disagrees with what the others agreed: that is a first link,
+        # settled as one (fill, then prefer; a manual field stays open), not a change to spread.
+        return _initial(name, valid, rule, order, notes)
     if not changed:
         if unfilled and not is_blank(base):
             fills = {s: _set_write(name, valid[s].value, base) for s in sorted(unfilled)}

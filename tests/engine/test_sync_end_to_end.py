@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from engine_world import World
 
 from syncengine.rules import load_rules
@@ -274,3 +275,21 @@ def test_a_record_linked_later_gets_the_agreed_values_for_its_blanks_and_keeps_i
     [lc] = world.sim("leadconnector").contacts()
     assert {"customer", "vip"} <= {t.casefold() for t in lc["tags"]}
     assert set(cm["labels"]) >= {1, 3}  # customer and vip
+
+
+def test_a_record_linked_later_with_another_email_opens_a_conflict_not_an_overwrite(world: World) -> None:
+    # A first link is settled as a first link even when the others already agree: the email (a
+    # manual field) stays open for a person; nobody's address is replaced.
+    world.sim("leadconnector").seed_contacts([ada_lc()])
+    world.sim("apollo").seed_contacts([ada_apollo(email="ada.private@example.com")])
+    admin = f"{world.cluster['apollo'].admin_url}/faults"
+    httpx.put(admin, json={"error_rate": 1.0}, timeout=10).raise_for_status()
+    first = world.sync(attempts=1)  # Apollo sits the first run out: LeadConnector's values agree alone
+    httpx.put(admin, json={}, timeout=10).raise_for_status()
+    assert "apollo" in first.pull_errors
+
+    world.sync()
+
+    lc_emails = {r["email"].lower() for r in world.sim("leadconnector").contacts()}
+    assert "ada@analytical.example" in lc_emails and "ada.private@example.com" not in lc_emails
+    assert any(c.field == "email" for c in world.mirror.open_conflicts())
