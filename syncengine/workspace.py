@@ -67,6 +67,7 @@ def open_workspace(
     lock: bool = False,
     wait: float = 0.0,
     command: str = "",
+    config: Config | None = None,
 ) -> Workspace:
     """Open the state and settings; with ``simulate_when_unconfigured`` and no credentials set,
     start the bundled simulators and point the settings at them.
@@ -74,9 +75,11 @@ def open_workspace(
     ``lock``: the command writes the state or a CRM, so it holds the state's exclusive lock until
     the workspace closes (``StateBusyError`` after ``wait`` seconds). The lock is taken before the
     bundled simulators load their data, which is part of the state in sandbox mode; a command
-    without the lock never saves the simulators' data back."""
+    without the lock never saves the simulators' data back.
+
+    ``config``: already read (a pairing's, see ``syncengine.worker``), instead of ``config_path``."""
     env = environment(env)
-    config = load_config(config_path, state_dir=state_dir, env=env)
+    config = config or load_config(config_path, state_dir=state_dir, env=env)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(env)
     stack = ExitStack()
