@@ -285,8 +285,16 @@ class _Bucket:
         self.blocked_until = 0.0
 
 
+class SharedSpend(Protocol):
+    """A budget other processes spend too (``syncengine.connectors.shared_budget``)."""
+
+    def take(self, bucket: str, windows: tuple[Window, ...]) -> Hold | None: ...
+
+
 class RateLimiter:
     """Per-bucket budget of one system; thread-safe. See the module docstring."""
+
+    shared: SharedSpend | None = None  # asked after our own windows grant a call
 
     def __init__(self, system: str, spec: LimitSpec | None = None, *, clock: Clock | None = None) -> None:
         self.system = system
@@ -311,6 +319,9 @@ class RateLimiter:
                 holds.append(_hold(state.blocked_until - now, "server answered 429"))
             if holds:
                 return max(holds, key=lambda h: h.seconds)
+            key = bucket if self.spec.per_endpoint else DEFAULT_BUCKET
+            if self.shared is not None and (held := self.shared.take(key, self.spec.windows)):
+                return held
             for window in state.windows:
                 window.record(now)
             return None
