@@ -107,6 +107,23 @@ class WriteResult:
 ResultCallback = Callable[[WriteResult], None]
 
 
+def fetch_each(
+    get: Callable[[str], RemoteRecord], remote_ids: Sequence[str]
+) -> tuple[list[RemoteRecord], list[str]]:
+    """``fetch_many`` for an API without a batch read: one ``get`` per distinct id, in order; an id
+    the system no longer holds is reported, not raised. Other errors stop the read as a pull's do."""
+    from syncengine.connectors.errors import MissingRecordError
+
+    found: list[RemoteRecord] = []
+    missing: list[str] = []
+    for remote_id in dict.fromkeys(remote_ids):
+        try:
+            found.append(get(remote_id))
+        except MissingRecordError:
+            missing.append(remote_id)
+    return found, missing
+
+
 class Connector(Protocol):
     """The surface the engine uses; see the module docstring."""
 
@@ -137,6 +154,12 @@ class Connector(Protocol):
     def get(self, remote_id: str) -> RemoteRecord:
         """One record; raises ``MissingRecordError`` when it no longer exists."""
         ...
+
+    def fetch_many(self, remote_ids: Sequence[str]) -> tuple[list[RemoteRecord], list[str]]:
+        """The records with these ids (a targeted sync reads them instead of pulling), and the ids
+        the system no longer holds. No cursor moves. A system that cannot read records by id
+        raises ``NotImplementedError``."""
+        raise NotImplementedError(f"{self.system} cannot read records by id")
 
     def to_canonical(self, record: RemoteRecord) -> Any:
         """The record's canonical values and any values that could not be normalised."""

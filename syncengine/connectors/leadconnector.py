@@ -33,6 +33,7 @@ from syncengine.connectors.base import (
     ResultCallback,
     WriteOp,
     WriteResult,
+    fetch_each,
 )
 from syncengine.connectors.errors import (
     AuthError,
@@ -177,6 +178,11 @@ class LeadConnectorConnector:
         path = contact_path(remote_id)
         answer = self.client.request_json("GET", path, remote_id=remote_id, classify=self._classify)
         return self._record(_contact(answer, f"GET {path}"))
+
+    def fetch_many(self, remote_ids: Sequence[str]) -> tuple[list[RemoteRecord], list[str]]:
+        """The records with these ids and the ids not found: one ``GET /contacts/{id}`` per id (the API
+        has no batch read by id)."""
+        return fetch_each(self.get, remote_ids)
 
     def to_canonical(self, record: RemoteRecord) -> Canonical:
         return self.field_map.to_canonical(record.raw)
