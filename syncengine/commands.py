@@ -5,7 +5,6 @@ Errors become exit codes in one place (``_guard``); see ``syncengine.cli`` for t
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from syncengine import actions
 from syncengine import report as reports
 from syncengine.config import ConfigFileError, environment, load_config
 from syncengine.connectors.errors import ConnectorError, StopSystemError
@@ -30,7 +30,7 @@ from syncengine.plan import who
 from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
 from syncengine.state_lock import StateBusyError, hold_state
-from syncengine.sync import Engine, RunFailedError, RunReport
+from syncengine.sync import RunFailedError, RunReport
 from syncengine.workspace import SIMULATOR_STATE, Workspace, open_workspace
 
 EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -117,24 +117,10 @@ def _run_once(
 def _run_with(
     ws: Workspace, progress: SyncProgress, *, dry_run: bool, full: bool, allow_mass_change: bool
 ) -> tuple[RunReport, dict[str, Any]]:
-    connectors = ws.connectors(on_wait=progress.on_wait)
-    if not connectors:
-        raise StopSystemError(
-            "no system is configured: set APOLLO_API_KEY, LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID, "
-            "or CORPORATEMERCH_TOKEN (or run without any to use the bundled simulators)"
-        )
-    engine = Engine(
-        ws.mirror, connectors, ws.rules, default_region=ws.config.default_region, progress=progress
+    done = actions.run_sync(
+        ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, progress=progress
     )
-    report = engine.run(dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
-    calls: dict[str, Any] = {}
-    for system, connector in connectors.items():
-        ops = [p.op for p in report.plan.ops_for(system)]
-        if ops:
-            for call in connector.describe(ops):
-                for op_id in call.op_ids:
-                    calls.setdefault(op_id, []).append(call)
-    return report, calls
+    return done.report, dict(done.calls)
 
 
 def _strictly(report: RunReport, strict: bool) -> RunReport:
@@ -297,49 +283,20 @@ def resolve(
     if (conflict_id is None) == (field is None):
         err.print("give a conflict id or --field FIELD")
         raise typer.Exit(EXIT_USAGE)
-    from syncengine.mirror import NotFoundError
-
     with _guard(), _workspace(state, config, lock=True, wait=wait, command="resolve") as ws:
         try:
-            chosen = (
-                [ws.mirror.get_conflict(conflict_id)]
-                if conflict_id is not None
-                else ws.mirror.conflicts(status="open", field=field)
-            )
-        except NotFoundError as exc:
-            err.print(f"no conflict {conflict_id}: `syncengine conflicts` lists the open ones")
+            settled = actions.settle_conflicts(
+                ws.mirror, conflict_id=conflict_id, field=field, take=take,
+                value=None if value is None else actions.parse_value(value),
+            )  # fmt: skip
+        except actions.ActionError as exc:
+            err.print(str(exc), markup=False)
             raise typer.Exit(EXIT_USAGE) from exc
-        if not chosen:
-            err.print(f"no open conflict on field {field!r}: see `syncengine conflicts`", markup=False)
-            raise typer.Exit(EXIT_USAGE)
-        for conflict in chosen:
-            if conflict.status != "open":
-                err.print(f"conflict {conflict.id} is already {conflict.status}")
-                raise typer.Exit(EXIT_USAGE)
-        for conflict in chosen:
-            if take is not None:
-                if take not in conflict.values:
-                    sides = ", ".join(conflict.values)
-                    err.print(f"conflict {conflict.id}: {take} is not one of {sides}", markup=False)
-                    raise typer.Exit(EXIT_USAGE)
-                chosen_value = conflict.values[take]
-                by = f"person: took {take}"
-            else:
-                chosen_value = _parse_value(value or "")
-                by = "person: set value"
-            ws.mirror.resolve_conflict(conflict.id, chosen_value, resolved_by=by)
+        for done in settled:
             out.print(
-                escape(f"conflict {conflict.id} ({conflict.field}) settled: {chosen_value!r}; ")
+                escape(f"conflict {done.conflict_id} ({done.field}) settled: {done.value!r}; ")
                 + "the next sync writes it"
             )
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return text
-    return parsed if isinstance(parsed, list | dict) else text
 
 
 def history(
@@ -577,8 +534,6 @@ def undo(
     agrees again, so the next sync carries the earlier values on instead of redoing the run. With
     no credentials set, works on the bundled simulators, as `sync` does.
     """
-    from syncengine.mirror import NotFoundError
-    from syncengine.undo import apply_undo, plan_undo
     from syncengine.undo_report import print_result, print_undo, undo_dict
 
     # It writes the state and the CRMs (in sandbox mode the simulators' data is part of the state);
@@ -587,15 +542,14 @@ def undo(
     with _guard(), _workspace(state, config, simulate=True, **locked) as ws:
         if ws.simulated and not as_json:
             out.print("[bold]No credentials set: undoing in the bundled simulators[/].")
-        connectors = ws.connectors(on_wait=_on_wait)
         try:
-            plan = plan_undo(ws.mirror, connectors, run_id)
-        except NotFoundError as exc:
-            err.print(f"unknown run {run_id}: see `syncengine status` for the runs ({exc})")
+            plan = actions.preview_undo(ws, run_id, on_wait=_on_wait)
+        except actions.ActionError as exc:
+            err.print(str(exc), markup=False)
             raise typer.Exit(EXIT_USAGE) from exc
         if not as_json:
             print_undo(out, plan, dry_run=dry_run)
-        result = None if dry_run else apply_undo(ws.mirror, connectors, plan)
+        result = None if dry_run else actions.write_undo(ws, plan, on_wait=_on_wait)
     if as_json:
         print(reports.dumps(undo_dict(plan, result, dry_run=dry_run)))
     elif result is not None:
