@@ -24,7 +24,7 @@ import email.utils
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -175,17 +175,13 @@ def corporatemerch_limits(per_minute: int = 40) -> LimitSpec:
     )
 
 
-_DEFAULTS: dict[str, Callable[[], LimitSpec]] = {
-    "apollo": apollo_limits,
-    "leadconnector": leadconnector_limits,
-    "corporatemerch": corporatemerch_limits,
-}
-
-
 def default_limits(system: str) -> LimitSpec:
-    """The documented limits of a known system; an unknown system gets no proactive limit."""
-    factory = _DEFAULTS.get(system)
-    return factory() if factory else LimitSpec(windows=())
+    """The documented limits of a known system (its spec's); an unknown system gets no proactive limit."""
+    # Imported here: the specs name the limit factories above.
+    from syncengine.systems import SPECS
+
+    spec = SPECS.get(system)
+    return spec.limits() if spec else LimitSpec(windows=())
 
 
 def parse_retry_after(value: str | None, now_epoch: float) -> float | None:

@@ -1,29 +1,24 @@
-"""The connectors the engine knows, one line per CRM, and how to build them from settings."""
+"""How to build each configured system's connector from its settings and its spec."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
-from typing import cast
 
 from syncengine.connectors.base import Connector, ConnectorOptions
 from syncengine.connectors.errors import ConfigError
 from syncengine.connectors.http import HttpClient, HttpOptions, RetryPolicy, WaitCallback
 from syncengine.connectors.ratelimit import LimitSpec, RateLimiter
 from syncengine.connectors.settings import Settings, SystemSettings
+from syncengine.systems import SPECS
 
-CONNECTORS: Mapping[str, str] = {
-    "apollo": "syncengine.connectors.apollo:ApolloConnector",
-    "leadconnector": "syncengine.connectors.leadconnector:LeadConnectorConnector",
-    "corporatemerch": "syncengine.connectors.corporatemerch:CorporateMerchConnector",
-}
+# ``module:Class`` of each system's connector, as its spec names it.
+CONNECTORS: Mapping[str, str] = {name: spec.connector for name, spec in SPECS.items()}
 
 
 def connector_class(system: str) -> Callable[..., Connector]:
-    if system not in CONNECTORS:
-        raise ConfigError(f"no connector for {system!r}; known: {', '.join(CONNECTORS)}", system=system)
-    module, name = CONNECTORS[system].split(":")
-    return cast("Callable[..., Connector]", getattr(importlib.import_module(module), name))
+    if system not in SPECS:
+        raise ConfigError(f"no connector for {system!r}; known: {', '.join(SPECS)}", system=system)
+    return SPECS[system].connector_class()
 
 
 def build_connector(

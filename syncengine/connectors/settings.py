@@ -1,10 +1,8 @@
 """Per-system connection settings from environment variables.
 
-* ``apollo``: ``APOLLO_API_KEY``; ``APOLLO_BASE_URL`` (default ``https://api.apollo.io/api/v1``);
-* ``leadconnector``: ``LEADCONNECTOR_TOKEN`` and ``LEADCONNECTOR_LOCATION_ID``;
-  ``LEADCONNECTOR_BASE_URL`` (default ``https://services.leadconnectorhq.com``);
-* ``corporatemerch``: ``CORPORATEMERCH_TOKEN``; ``CORPORATEMERCH_BASE_URL``
-  (default ``https://api.corporatemerch.com/v2``).
+Each system's spec (``syncengine.systems``) names its variables: a secret (``APOLLO_API_KEY``,
+``LEADCONNECTOR_TOKEN``, ``CORPORATEMERCH_TOKEN``), a base URL that defaults to the vendor's
+(``APOLLO_BASE_URL``...), and any other value its calls need (``LEADCONNECTOR_LOCATION_ID``).
 
 A system is configured when its credentials are set. A configured system with a bad setting
 (plain ``http://`` to a non-loopback host, a LeadConnector token without location) does not stop
@@ -16,14 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from syncengine.connectors.errors import ConfigError
 from syncengine.redact import MASK, redact_url, register_secret
-
-LEADCONNECTOR_VERSION = "2021-07-28"
+from syncengine.systems import NAMES, SPECS
+from syncengine.systems.spec import SystemSpec
 
 
 class Secret:
@@ -61,47 +59,12 @@ class SystemSettings:
 
     def auth_headers(self) -> dict[str, str]:
         """The headers the system's API authenticates with."""
-        if self.name not in _SPECS:
+        if self.name not in SPECS:
             raise ConfigError(f"unknown system {self.name!r}; known: {', '.join(SYSTEMS)}", system=self.name)
-        return _SPECS[self.name].auth(self.secret.reveal())
+        return SPECS[self.name].auth(self.secret.reveal())
 
 
-@dataclass(frozen=True)
-class _SystemSpec:
-    name: str
-    secret_env: str
-    base_url_env: str
-    default_base_url: str
-    auth: Callable[[str], dict[str, str]]
-    location_env: str | None = None
-
-
-_SPECS: Mapping[str, _SystemSpec] = {
-    "apollo": _SystemSpec(
-        "apollo",
-        "APOLLO_API_KEY",
-        "APOLLO_BASE_URL",
-        "https://api.apollo.io/api/v1",
-        lambda key: {"x-api-key": key},
-    ),
-    "leadconnector": _SystemSpec(
-        "leadconnector",
-        "LEADCONNECTOR_TOKEN",
-        "LEADCONNECTOR_BASE_URL",
-        "https://services.leadconnectorhq.com",
-        lambda token: {"Authorization": f"Bearer {token}", "Version": LEADCONNECTOR_VERSION},
-        location_env="LEADCONNECTOR_LOCATION_ID",
-    ),
-    "corporatemerch": _SystemSpec(
-        "corporatemerch",
-        "CORPORATEMERCH_TOKEN",
-        "CORPORATEMERCH_BASE_URL",
-        "https://api.corporatemerch.com/v2",
-        lambda token: {"Authorization": f"Bearer {token}"},
-    ),
-}
-
-SYSTEMS: tuple[str, ...] = tuple(_SPECS)
+SYSTEMS: tuple[str, ...] = NAMES
 
 
 @dataclass(frozen=True)
@@ -122,9 +85,9 @@ class Settings:
             raise self.errors[name]
         if name in self.systems:
             return self.systems[name]
-        if name not in _SPECS:
+        if name not in SPECS:
             raise ConfigError(f"unknown system {name!r}; known: {', '.join(SYSTEMS)}")
-        raise ConfigError(f"{name} is not configured: set {_SPECS[name].secret_env}", system=name)
+        raise ConfigError(f"{name} is not configured: set {SPECS[name].secret_env}", system=name)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -132,7 +95,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     systems: dict[str, SystemSettings] = {}
     errors: dict[str, ConfigError] = {}
-    for name, spec in _SPECS.items():
+    for name, spec in SPECS.items():
         secret = env.get(spec.secret_env, "").strip()
         if not secret:
             continue
@@ -144,7 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(systems=systems, errors=errors)
 
 
-def _system_settings(spec: _SystemSpec, secret: str, env: Mapping[str, str]) -> SystemSettings:
+def _system_settings(spec: SystemSpec, secret: str, env: Mapping[str, str]) -> SystemSettings:
     location_id = env.get(spec.location_env, "").strip() if spec.location_env else None
     if spec.location_env and not location_id:
         raise ConfigError(f"{spec.secret_env} is set but {spec.location_env} is missing", system=spec.name)
