@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from syncengine.canonical import FIELDS, SET_FIELDS, InvalidValueError, normalize
+from syncengine.systems import NAMES
 
 POLICIES = ("prefer", "newest", "union", "manual")
 MATCH_KEYS = ("email", "phone", "name_company")
 INITIAL = ("fill_then_prefer",)
 DELETE_POLICIES = ("report",)
-KNOWN_SYSTEMS = ("apollo", "leadconnector", "corporatemerch")
+KNOWN_SYSTEMS = NAMES
 # The defaults ship inside the package; a source checkout reads its top-level rules/ instead, where
 # files added next to default.toml (a link to the packaged one) override it key by key.
 PACKAGED_DIR = Path(__file__).resolve().parent / "default_rules"
