@@ -35,7 +35,8 @@ def worker(
         from syncengine.pairings import load_pairings
         from syncengine.worker import queue, tasks
     except ImportError as exc:
-        err.print(f"[red]error:[/] syncengine worker needs: pip install 'syncengine\\[postgres]' ({exc.name})")
+        needs = f"pip install 'syncengine\\[postgres]' ({exc.name} is missing)"
+        err.print(f"[red]error:[/] syncengine worker needs PostgreSQL support: {needs}")
         raise typer.Exit(EXIT_USAGE) from exc
     with _guard():
         config = load_pairings(pairings, environment(None))

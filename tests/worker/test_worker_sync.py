@@ -30,7 +30,8 @@ def test_a_worker_syncs_each_pairing_in_its_own_state(tmp_path: Path, url: str) 
         runs = world.runs()
         assert sorted(r.pairing for r in runs) == ["p0", "p1"], _log(tmp_path)
         assert all(r.finished_at and r.status in ("succeeded", "partial") for r in runs), runs
-        ids = {w.name: [str(c["id"]) for c in w.cluster["leadconnector"].sim.contacts()] for w in world.worlds}
+        ids = {w.name: [str(c["id"]) for c in w.cluster["leadconnector"].sim.contacts()]
+               for w in world.worlds}  # fmt: skip
         for pairing, other in zip(world.worlds, reversed(world.worlds), strict=True):
             oracle.assert_complete(world.audit(pairing), context=[pairing.name])
             # Each pairing's state holds its own systems' records, and none of the other's.
