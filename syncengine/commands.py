@@ -31,6 +31,7 @@ from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
 from syncengine.state_lock import StateBusyError, hold_state
 from syncengine.sync import RunFailedError, RunReport
+from syncengine.systems import NAMES as SYSTEM_NAMES
 from syncengine.workspace import SIMULATOR_STATE, Workspace, open_workspace
 
 EXIT_OK, EXIT_CONFLICTS, EXIT_USAGE, EXIT_ERRORS, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3, 4, 5
@@ -445,9 +446,6 @@ def status(
         out.print(f"owed to the next run (entities by reason): {shown}")
         for o in owed:
             out.print(f"  {o.entity_id[:8]} {o.system or '-':<15} {o.reason:<18} {escape(o.detail)}")
-
-
-SYSTEM_NAMES = ("apollo", "leadconnector", "corporatemerch")
 
 
 def _state_in_use(ws: Workspace) -> bool:
