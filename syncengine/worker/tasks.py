@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from procrastinate import App, JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
@@ -74,7 +74,7 @@ def register(app: App, config: PairingsConfig, *, periodic: bool = True) -> None
         app.periodic(
             cron=pairing.schedule, periodic_id=pairing.name, lock=lock_of(pairing.name),
             queueing_lock=f"sync:{pairing.name}", task_kwargs={"pairing": pairing.name},
-        )(sync_task)  # fmt: skip
+        )(cast(Any, sync_task))  # fmt: skip  (its timestamp is a keyword, after the pairing)
     every = max(1, min(59, int(config.stalled_after // 3)))
     app.periodic(cron=f"*/{every} * * * * *", periodic_id="stalled")(stalled_task)
 
