@@ -20,7 +20,7 @@ from syncengine.pairings import PairingsConfig, load_pairings
 from syncengine.rules import load_rules
 from syncengine.sim import drive
 from syncengine.sim.runner import SimCluster
-from syncengine.worker import job_runs
+from syncengine.worker import job_runs, queue
 
 
 @dataclass
@@ -123,6 +123,7 @@ def pairings(
             truth = oracle.seed_people(cluster, contacts, seed=i + 1)
             clusters[name] = cluster
             worlds.append(PairingWorld(name, cluster, truth))
+        queue.prepare(url)  # as the first worker would: the tests read its tables from the start
         file = tmp / "pairings.toml"
         file.write_text(pairings_toml(url, clusters, schedule=schedule, stalled_after=stalled_after))
         env = {
