@@ -96,9 +96,6 @@ def _register() -> None:
     for command in (commands.sync, commands.plan, commands.conflicts, commands.resolve, commands.history,
                     commands.show, commands.status, commands.check, commands.run, commands.undo):  # fmt: skip
         app.command()(command)
-    from syncengine.webhooks.command import webhooks
-
-    app.command()(webhooks)
     from syncengine.worker.command import worker
 
     app.command()(worker)
