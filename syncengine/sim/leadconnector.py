@@ -42,6 +42,8 @@ from syncengine.sim.leadconnector_values import (
     ValidationError,
     unique_tags,
 )
+from syncengine.sim.leadconnector_webhooks import WebhookSender
+from syncengine.sim.leadconnector_webhooks import admin_routes as webhook_routes
 
 ACCEPTED_VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 INVALID_TOKEN = "Invalid token: access token is invalid"
@@ -107,6 +109,8 @@ class LeadConnectorSim:
         self.state = SimState()
         self.store = ContactStore(location_id, self.state.clock, self.settings, seed=seed)
         self.limits = RateLimits(self.state.clock, send_retry_after=self.settings.send_retry_after)
+        self.webhooks = WebhookSender(self.state.clock, location_id, seed=seed)
+        self.store.listeners.append(self.webhooks.contact_changed)
         self._trace = random.Random(seed)
         self._app: ASGIApp | None = None
 
@@ -205,7 +209,7 @@ class LeadConnectorSim:
         ]
 
     def admin_routes(self) -> list[BaseRoute]:
-        return admin_routes(self)
+        return [*admin_routes(self), *webhook_routes(self.webhooks)]
 
     def too_many_requests(self) -> Response:
         return self.limits.too_many_requests(self._token)
@@ -214,9 +218,14 @@ class LeadConnectorSim:
         self._extra_tokens = ()
         self.settings.update({**LocationSettings().to_json(), **self._default_settings})
         self.store.clear()
+        self.webhooks.reset()
         self.limits.reset()
         self.limits.send_retry_after = self.settings.send_retry_after
         self._trace.seed(self.seed)
+
+    def close(self) -> None:
+        """Stop sending webhooks (the ones not sent yet are dropped)."""
+        self.webhooks.close()
 
     def export_state(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ lags behind the database, can see each record as it was ``search_lag_seconds`` a
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -83,6 +84,11 @@ class ContactStore:
     searches: SearchCache = field(default_factory=SearchCache, repr=False, compare=False)
     # Counts writes, so a search reuses its result while nothing changed (``SearchCache``).
     revision: int = field(default=0, repr=False, compare=False)
+    # Told of every change made through the API or the admin edits (event name, stored contact):
+    # the webhooks. Seeding and loading tell nobody.
+    listeners: list[Callable[[str, dict[str, Any]], None]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._ids = IdMaker(self.seed)
@@ -204,6 +210,7 @@ class ContactStore:
         self.contacts[record["id"]] = record
         self.register_tags(record["tags"])
         self._commit(record)
+        self._tell("ContactCreate", record)
         return record
 
     def update(self, record: dict[str, Any], changes: dict[str, Any]) -> bool:
@@ -215,12 +222,21 @@ class ContactStore:
         record["dateUpdated"] = self.now_iso()
         self.register_tags(record.get("tags") or [])
         self._commit(record)
+        if _without(record, "tags", "dateUpdated") != _without(before, "tags", "dateUpdated"):
+            self._tell("ContactUpdate", record)
+        if record.get("tags") != before.get("tags"):
+            self._tell("ContactTagUpdate", record)
         return True
 
     def delete(self, record: dict[str, Any]) -> None:
         record["deleted"] = True
         record["dateUpdated"] = self.now_iso()
         self._commit(record)
+        self._tell("ContactDelete", record)
+
+    def _tell(self, event: str, record: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(event, record)
 
     def register_tags(self, names: list[str]) -> None:
         """LeadConnector adds every tag a contact gets to the location's tag list."""
@@ -379,6 +395,10 @@ class ContactStore:
         if record.get("deleted"):
             out["deleted"] = True
         return out
+
+
+def _without(record: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in keys}
 
 
 def _emails(record: dict[str, Any]) -> set[str]:

@@ -160,6 +160,7 @@ class SimCluster:
         state_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
         save_on_stop: bool = True,
+        webhook_url: str | None = None,
     ) -> None:
         unknown = sorted(set(systems) - set(SPECS))
         if unknown:
@@ -173,6 +174,7 @@ class SimCluster:
         self.rate_limits = rate_limits
         self.state_file = Path(state_file) if state_file is not None else None
         self.save_on_stop = save_on_stop
+        self.webhook_url = webhook_url
         self.loaded_state = False
         self.systems: dict[str, RunningSystem] = {}
         for name in (s for s in SPECS if s in systems):
@@ -195,6 +197,11 @@ class SimCluster:
             self.loaded_state = self._load()
             if not self.loaded_state and self.contacts:
                 self._seed()
+            if self.webhook_url and "leadconnector" in self.systems:
+                try:
+                    self.systems["leadconnector"].sim.webhooks.configure({"url": self.webhook_url})
+                except ValueError as exc:
+                    raise SimClusterError(f"webhook URL {self.webhook_url!r}: {exc}") from None
         except BaseException:
             self._stop_servers()
             raise
@@ -218,7 +225,23 @@ class SimCluster:
     # ------------------------------------------------------------------ what clients need
 
     def lines(self) -> list[str]:
-        return [system.line() for system in self.systems.values()]
+        lines = [system.line() for system in self.systems.values()]
+        hooks = self.webhook_environment()
+        if hooks:
+            shown = " ".join(f"{k}={v}" for k, v in hooks.items())
+            lines.append(f"{'webhooks':<15} {shown}")
+        return lines
+
+    def webhook_environment(self) -> dict[str, str]:
+        """The public keys LeadConnector's simulator signs its webhooks with, in the variables the
+        engine's receiver reads (base64 of the DER encoding); empty without that simulator."""
+        if "leadconnector" not in self.systems:
+            return {}
+        keys = self.systems["leadconnector"].sim.webhooks.keys.public()
+        return {
+            "LEADCONNECTOR_WEBHOOK_PUBLIC_KEY": keys["ed25519"]["base64"],
+            "LEADCONNECTOR_WEBHOOK_LEGACY_PUBLIC_KEY": keys["rsa"]["base64"],
+        }
 
     def environment(self) -> dict[str, str]:
         """All the engine's variables for the running simulators, credentials included."""
@@ -281,6 +304,9 @@ class SimCluster:
             if system.server is not None:
                 system.server.stop()
                 system.server = None
+            close = getattr(system.sim, "close", None)
+            if close is not None:
+                close()  # background senders (LeadConnector's webhooks)
 
 
 def _serve(system: RunningSystem) -> ServerThread:
