@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from syncengine.connectors.base import HttpCall
+from syncengine.connectors.base import Connector, HttpCall
 from syncengine.connectors.errors import StopSystemError
 from syncengine.connectors.http import WaitCallback
-from syncengine.mirror import Conflict, Mirror, NotFoundError
+from syncengine.mirror import Conflict, Mirror, NotFoundError, Owed, RecordProblem
 from syncengine.sync import Engine, RunReport
 from syncengine.undo import UndoPlan, UndoResult, apply_undo, plan_undo
 from syncengine.workspace import Workspace
@@ -51,12 +51,14 @@ def run_sync(
     full: bool = False,
     allow_mass_change: bool = False,
     progress: Any = None,
-    on_wait: WaitCallback | None = None,
+    connectors: Mapping[str, Connector] | None = None,
 ) -> SyncOutcome:
     """One sync cycle (or its preview) over the workspace's systems, with the calls each op makes.
 
-    ``progress``: a ``SyncProgress`` (its ``on_wait`` then reports rate-limit waits)."""
-    connectors = ws.connectors(on_wait=progress.on_wait if progress is not None else on_wait)
+    ``progress``: a ``SyncProgress`` (its ``on_wait`` then reports rate-limit waits);
+    ``connectors``: the workspace's, when the caller wants to look at them afterwards."""
+    if connectors is None:
+        connectors = ws.connectors(on_wait=progress.on_wait if progress is not None else None)
     if not connectors:
         raise StopSystemError(
             "no system is configured: set APOLLO_API_KEY, LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID, "
@@ -100,15 +102,22 @@ class Approval:
     outcome: SyncOutcome
 
 
-def approve_sync(ws: Workspace, shown: str, *, allow_mass_change: bool = False) -> Approval:
+def approve_sync(
+    ws: Workspace,
+    shown: str,
+    *,
+    allow_mass_change: bool = False,
+    connectors: Mapping[str, Connector] | None = None,
+) -> Approval:
     """Run the sync whose preview had fingerprint ``shown``, if it still plans the same writes.
 
     The caller holds the state lock, so no other run, resolution or undo moves the state between
     this preview and the run."""
-    preview = run_sync(ws, dry_run=True)
+    preview = run_sync(ws, dry_run=True, connectors=connectors)
     if preview.fingerprint != shown:
         return Approval(False, preview)
-    return Approval(True, run_sync(ws, dry_run=False, allow_mass_change=allow_mass_change))
+    done = run_sync(ws, dry_run=False, allow_mass_change=allow_mass_change, connectors=connectors)
+    return Approval(True, done)
 
 
 # ---------------------------------------------------------------------- conflicts
@@ -226,3 +235,54 @@ def approve_undo(ws: Workspace, run_id: int, shown: str) -> UndoApproval:
     if undo_fingerprint(plan) != shown:
         return UndoApproval(False, plan)
     return UndoApproval(True, plan, write_undo(ws, plan))
+
+
+# ---------------------------------------------------------------------- the errors inbox
+
+RETRY = "retry"  # the owed reason of a retry a person asked for
+
+
+@dataclass(frozen=True)
+class Traced:
+    """What an errors-inbox action did: the contacts it touched and the trace it left."""
+
+    entity_ids: tuple[str, ...]
+    trace: str
+
+
+def _trace(mirror: Mirror, system: str, message: str, *, entity_id: str | None = None,
+           remote_id: str | None = None) -> None:  # fmt: skip
+    # A record error without a run: kept with the others, never counted as a run's error.
+    mirror.add_record_error(system or "-", message, entity_id=entity_id, remote_id=remote_id)
+
+
+def retry_owed(mirror: Mirror, entries: Sequence[Owed], *, why: str) -> Traced:
+    """Have the next sync take up these contacts again (an owed ``retry`` row each, which its
+    commit settles), and leave a trace. The caller holds the state lock."""
+    entities = sorted({o.entity_id for o in entries})
+    if not entities:
+        raise ActionError("nothing to retry: the work is no longer owed (a sync may have done it)")
+    mirror.owe(
+        Owed(o.entity_id, o.system, RETRY, f"retry asked by a person (was {o.reason}: {o.detail})"[:2000])
+        for o in entries
+    )
+    _trace(mirror, entries[0].system if len({o.system for o in entries}) == 1 else "",
+           f"retry asked: {why}", entity_id=entities[0] if len(entities) == 1 else None)  # fmt: skip
+    return Traced(tuple(entities), f"retry asked: {why}")
+
+
+def dismiss_owed(mirror: Mirror, entry: Owed) -> Traced:
+    """Drop owed work a person decided is not to be done, leaving a trace. The caller holds the lock."""
+    mirror.settle_owed([entry.entity_id], reasons=[entry.reason])
+    message = f"dismissed owed work ({entry.reason}): {entry.detail}"[:2000]
+    _trace(mirror, entry.system, message, entity_id=entry.entity_id)
+    return Traced((entry.entity_id,), message)
+
+
+def dismiss_error(mirror: Mirror, problem: RecordProblem) -> Traced:
+    """Hide a record error from the inbox; the trace row names it (``mirror.pages.DISMISSED``)."""
+    from syncengine.mirror.pages import DISMISSED
+
+    _trace(mirror, problem.system, f"{DISMISSED}{problem.id}", entity_id=problem.entity_id,
+           remote_id=problem.remote_id)  # fmt: skip
+    return Traced((problem.entity_id,) if problem.entity_id else (), f"dismissed: {problem.message}")

@@ -58,11 +58,15 @@ def sim(
     no_rate_limits: bool = typer.Option(
         False, "--no-rate-limits", help="Turn the simulated rate limits off."
     ),
+    webhook_url: str | None = typer.Option(
+        None, help="Send LeadConnector's contact webhooks to this URL (a `syncengine webhooks` receiver)."
+    ),
 ) -> None:
     """Start the CRM simulators on 127.0.0.1 and print their base URLs and credentials.
 
-    One line per system, in the form of the environment variables the engine reads. Credentials
-    default to the values of those variables when set; such values are never printed.
+    One line per system, in the form of the environment variables the engine reads, then the public
+    keys LeadConnector's webhooks are signed with. Credentials default to the values of those
+    variables when set; such values are never printed.
     """
     from syncengine.commands import _guard
 
@@ -86,16 +90,22 @@ def sim(
             seed=seed,
             rate_limits=not no_rate_limits,
             state_file=state_file,
+            webhook_url=webhook_url,
         )
         serve_until_signalled(cluster, _print_lines)
 
 
 def _register() -> None:
     from syncengine import commands
+    from syncengine.web.command import serve
 
     for command in (commands.sync, commands.plan, commands.conflicts, commands.resolve, commands.history,
                     commands.show, commands.status, commands.check, commands.run, commands.undo):  # fmt: skip
         app.command()(command)
+    app.command()(serve)
+    from syncengine.webhooks.command import webhooks
+
+    app.command()(webhooks)
     from syncengine.worker.command import worker
 
     app.command()(worker)

@@ -14,7 +14,8 @@ from syncengine.undo import RecordUndo, UndoPlan, UndoResult
 MAX_ROWS = 60  # field rows a terminal shows; --json lists them all
 
 
-def _action(record: RecordUndo, skipped: str | None) -> str:
+def action(record: RecordUndo, skipped: str | None) -> str:
+    """What undo does with one field of a record, in words."""
     if not record.read:
         return f"skip: {skipped}" if record.skipped else f"not written: {skipped}"
     if skipped:
@@ -34,7 +35,7 @@ def print_undo(console: Console, plan: UndoPlan, *, dry_run: bool, max_rows: int
     for record, f in rows[:max_rows]:
         table.add_row(
             Text(record.who), record.system, f.field, Text(_show(f.current) if record.read else "?"),
-            Text(_show(f.restore)), Text(_action(record, f.skipped)),
+            Text(_show(f.restore)), Text(action(record, f.skipped)),
         )  # fmt: skip
     if rows:
         console.print(table)

@@ -1,6 +1,6 @@
 function applyFilters(){
-  const q=document.getElementById('q').value.toLowerCase();
-  const sys=document.getElementById('system').value, fld=document.getElementById('field').value;
+  const v=id=>{const e=document.getElementById(id); return e?e.value:''};
+  const q=v('q').toLowerCase(), sys=v('system'), fld=v('field');
   document.querySelectorAll('table.data').forEach(t=>{
     let shown=0;
     t.querySelectorAll('tbody tr').forEach(r=>{

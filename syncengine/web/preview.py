@@ -1,0 +1,151 @@
+"""Preview: the next sync's plan grouped by contact (each field's current and new value and why,
+the exact calls on demand), and the button that runs it.
+
+What is written is what was shown: the run re-plans inside the state lock and compares the
+plan's fingerprint with the one the page showed (``actions.approve_sync``); when they differ it
+shows the new plan instead and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncengine import actions
+from syncengine.report_html import run_tables
+from syncengine.web.app import done, form, int_arg, link, page
+from syncengine.web.context import WebContext
+from syncengine.web.failures import failing
+
+CONTACTS_PER_PAGE = 25
+
+
+def _fresh_preview(ctx: WebContext) -> actions.SyncOutcome:
+    with ctx.workspace() as ws:
+        connectors = ws.connectors()
+        outcome = actions.run_sync(ws, dry_run=True, connectors=connectors)
+        ctx.note_budgets(connectors)
+    ctx.keep_preview(outcome)
+    return outcome
+
+
+def _calls(outcome: actions.SyncOutcome, op_id: str) -> list[dict[str, Any]]:
+    return [
+        {"method": c.method, "path": c.path,
+         "params": json.dumps(dict(c.params), ensure_ascii=False) if c.params else "",
+         "body": json.dumps(c.body, indent=2, ensure_ascii=False, default=str) if c.body is not None else ""}
+        for c in outcome.calls.get(op_id, [])
+    ]  # fmt: skip
+
+
+def contacts(outcome: actions.SyncOutcome, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The plan per contact, filtered by ``system``, ``field``, ``q`` (name or email) and
+    ``contact`` (entity ids, comma-separated)."""
+    tables = run_tables(outcome.report)
+    system, field = params.get("system") or "", params.get("field") or ""
+    text = (params.get("q") or "").casefold()
+    wanted = {e for e in (params.get("contact") or "").split(",") if e}
+    groups: dict[str, dict[str, Any]] = {}
+
+    def group(entity_id: str | None, who: str) -> dict[str, Any]:
+        key = entity_id or who
+        return groups.setdefault(
+            key, {"entity_id": entity_id, "who": who, "ops": {}, "disagreements": [], "problems": []}
+        )
+
+    for row in tables["changes"]:
+        if (system and row["system"] != system) or (field and row["field"] != field):
+            continue
+        ops = group(row["entity_id"], row["who"])["ops"]
+        op = ops.setdefault(row["op_id"], {
+            "system": row["system"], "kind": row["kind"], "refused": row["refused"], "changes": [],
+            "calls": _calls(outcome, row["op_id"]),
+        })  # fmt: skip
+        op["changes"].append(row)
+    for row in tables["disagreements"]:
+        if (system and system not in row["systems"]) or (field and row["field"] != field):
+            continue
+        group(row["entity_id"], row["who"])["disagreements"].append(row)
+    found = [
+        g for g in groups.values()
+        if (not text or text in g["who"].casefold()) and (not wanted or g["entity_id"] in wanted)
+    ]  # fmt: skip
+    return sorted(found, key=lambda g: g["who"].casefold())
+
+
+def preview(request: Request) -> Response:
+    ctx: WebContext = request.app.state.ctx
+    shown = request.query_params.get("fp")
+    outcome = ctx.previews.get(shown) if shown else None
+    if outcome is None:
+        try:
+            outcome = _fresh_preview(ctx)
+        except Exception as exc:
+            if (message := failing(exc)) is None:
+                raise
+            return page(request, "web/failed.html", status_code=502, title="Preview", message=message)
+    return _render(request, outcome)
+
+
+def _render(request: Request, outcome: actions.SyncOutcome) -> Response:
+    report = outcome.report
+    params = {k: v for k, v in request.query_params.items() if k in ("system", "field", "q", "contact")}
+    everyone = contacts(outcome, params)
+    offset = int_arg(request, "offset")
+    shown = everyone[offset : offset + CONTACTS_PER_PAGE]
+    plan = report.plan
+    counts = plan.counts()
+    writes = sum(len(p.changes) for p in plan.ops)
+    return page(
+        request, "web/preview.html", outcome=outcome, report=report, fp=outcome.fingerprint,
+        contacts=shown, total=len(everyone), offset=offset, per_page=CONTACTS_PER_PAGE, params=params,
+        counts=counts, writes=writes, problems=plan.problems, notes=plan.notes,
+        systems=sorted({p.op.system for p in plan.ops} | set(report.pulled)),
+        fields=sorted(
+            {c.field for p in plan.ops for c in p.changes} | {c.conflict.field for c in plan.conflicts}
+        ),
+        page_link=lambda at: link("/preview", fp=outcome.fingerprint, offset=at, **params),
+    )  # fmt: skip
+
+
+async def run(request: Request) -> Response:
+    ctx: WebContext = request.app.state.ctx
+    fields = await form(request)
+    shown = fields.get("fp", "")
+
+    def approve() -> actions.Approval:
+        with ctx.workspace(lock=True, command="serve: sync") as ws:
+            connectors = ws.connectors()
+            approval = actions.approve_sync(
+                ws, shown, allow_mass_change=fields.get("allow_mass_change") == "1", connectors=connectors
+            )
+            ctx.note_budgets(connectors)
+            return approval
+
+    try:
+        approval = await run_in_threadpool(approve)
+    except Exception as exc:
+        if (message := failing(exc)) is None:
+            raise
+        return page(request, "web/failed.html", status_code=409, title="Sync", message=message)
+    report = approval.outcome.report
+    if not approval.ran:
+        ctx.keep_preview(approval.outcome)
+        return done(
+            "/preview", "The plan changed since it was shown, so nothing was written. This is the new plan: "
+            "run it if it is what you want.", fp=approval.outcome.fingerprint,
+        )  # fmt: skip
+    confirmed = len(report.push.confirmed) if report.push else 0
+    return done(
+        f"/history/run/{report.run_id}",
+        f"Run {report.run_id} {report.status}: {confirmed} writes confirmed, {report.errors} errors, "
+        f"{report.open_conflicts} conflicts wait for a person.",
+    )
+
+
+ROUTES = [Route("/preview", preview), Route("/preview/run", run, methods=["POST"])]
