@@ -4,6 +4,7 @@ directory, the app served by uvicorn on loopback, and the command line for compa
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from syncengine import actions
@@ -30,6 +32,7 @@ class WebWorld:
     ctx: WebContext
     server: ServerThread
     home: Path  # the working directory: syncengine.toml, rules/, state/
+    via_cli: bool = False  # its syncs run the command line (its variables are not the process's)
 
     @property
     def url(self) -> str:
@@ -44,6 +47,10 @@ class WebWorld:
 
     def sync(self) -> actions.SyncOutcome:
         """A sync as the command line runs it (same function), outside the browser."""
+        if self.via_cli:
+            done = self.cli("sync", "--state", "state")
+            assert done.returncode in (0, 1), done.stdout + done.stderr
+            return actions.SyncOutcome(None, {})  # type: ignore[arg-type]  # the state holds the result
         with self.ctx.workspace(lock=True, command="test") as ws:
             return actions.run_sync(ws, dry_run=False)
 
@@ -58,7 +65,9 @@ class WebWorld:
         return {c["email"]: c for c in self.sim(system).contacts() if c.get("email")}
 
 
-def build_world(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebWorld]:
+def build_world(home: Path, monkeypatch: pytest.MonkeyPatch | None) -> Iterator[WebWorld]:
+    """The world in ``home``; with ``monkeypatch`` the process takes its variables and directory
+    (the app's world), without it only its command line does."""
     home.mkdir(parents=True, exist_ok=True)
     rules = home / "rules"
     rules.mkdir(exist_ok=True)
@@ -66,15 +75,16 @@ def build_world(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebWorl
     (rules / "team.toml").write_text(MANUAL)
     (home / "syncengine.toml").write_text('rules = "rules"\n')
     with SimCluster(systems=("apollo", "leadconnector"), rate_limits=False, env={}) as cluster:
-        for name in CREDENTIALS:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in {**cluster.environment(), "SYNCENGINE_CLIENT_BUDGET": "off"}.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.chdir(home)
+        if monkeypatch is not None:
+            for name in CREDENTIALS:
+                monkeypatch.delenv(name, raising=False)
+            for name, value in {**cluster.environment(), "SYNCENGINE_CLIENT_BUDGET": "off"}.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.chdir(home)
         ctx = WebContext.open(home / "state", None)
         server = ServerThread(create_app(ctx)).start()
         try:
-            yield WebWorld(cluster, ctx, server, home)
+            yield WebWorld(cluster, ctx, server, home, via_cli=monkeypatch is None)
         finally:
             server.stop()
             ctx.close()
@@ -120,3 +130,27 @@ def with_conflicts(world: WebWorld) -> None:
     world.sim("apollo").ui_edit(apollo[1]["id"], {"city": "Washington"})
     world.sim("leadconnector").ui_edit(lc[1]["id"], {"city": "New York"})
     world.sync()
+
+
+class WebClient:
+    """The app's forms over plain HTTP, as a browser posts them (cookies kept, CSRF token read
+    from a page)."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.http = httpx.Client(base_url=url, follow_redirects=True, timeout=120, **options)
+
+    def csrf(self) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.http.get("/login").text)
+        assert found, "no form on the sign-in page"
+        return found.group(1)
+
+    def post(self, path: str, **fields: str) -> httpx.Response:
+        return self.http.post(path, data={"csrf": self.csrf(), **fields})
+
+    def preview_fingerprint(self) -> str:
+        found = re.search(r'name="fp" value="([^"]+)"', self.http.get("/preview").text)
+        assert found, "the preview shows no plan to run"
+        return found.group(1)
+
+    def close(self) -> None:
+        self.http.close()
