@@ -7,13 +7,15 @@ reached or refused the credentials, or the state database is unusable); 5 anothe
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from syncengine.sim.runner import DEFAULT_PORTS, SimCluster, serve_until_signalled
-from syncengine.sim.sampledata import SYSTEMS
+from syncengine.sim.runner import SimCluster, serve_until_signalled
+from syncengine.systems import NAMES, SYSTEMS
 
 # Help texts are plain text: "[guard]" in an option's help is a rules section, not markup.
 app = typer.Typer(
@@ -29,9 +31,43 @@ def main() -> None:
 
 
 _PORT_HELP = "Port of the {} simulator (0: any free)."
-ApolloPort = Annotated[int, typer.Option(help=_PORT_HELP.format("Apollo"))]
-LeadConnectorPort = Annotated[int, typer.Option(help=_PORT_HELP.format("LeadConnector"))]
-CorporateMerchPort = Annotated[int, typer.Option(help=_PORT_HELP.format("CorporateMerch"))]
+
+
+def _system_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with options taken from each system's spec: ``--<system>-port`` and one per
+    credential its simulator accepts; it receives them as ``ports`` ({system: port}) and
+    ``credentials`` ({engine variable: value or None})."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    ports = {f"{spec.name}_port": spec for spec in SYSTEMS}
+    credentials = {c.option.replace("-", "_"): c for spec in SYSTEMS for c in spec.simulator.credentials}
+    options = [
+        *(
+            inspect.Parameter(name, keyword, default=spec.simulator.default_port, annotation=Annotated[
+                int, typer.Option(f"--{spec.name}-port", help=_PORT_HELP.format(spec.display_name))
+            ])
+            for name, spec in ports.items()
+        ),
+        *(
+            inspect.Parameter(name, keyword, default=None, annotation=Annotated[
+                str | None, typer.Option(f"--{c.option}", help=c.help)
+            ])
+            for name, c in credentials.items()
+        ),
+    ]  # fmt: skip
+    own = inspect.signature(command, eval_str=True)
+    given_here = ("ports", "credentials")
+    rest = [p.replace(kind=keyword) for p in own.parameters.values() if p.name not in given_here]
+
+    def with_options(**given: Any) -> None:
+        command(
+            ports={spec.name: given.pop(name) for name, spec in ports.items()},
+            credentials={c.variable: given.pop(name) for name, c in credentials.items()},
+            **given,
+        )
+
+    with_options.__name__, with_options.__doc__ = command.__name__, command.__doc__
+    with_options.__signature__ = own.replace(parameters=[*options, *rest])  # type: ignore[attr-defined]
+    return with_options
 
 
 def _print_lines(lines: list[str]) -> None:
@@ -40,15 +76,11 @@ def _print_lines(lines: list[str]) -> None:
 
 
 @app.command()
+@_system_options
 def sim(
-    apollo_port: ApolloPort = DEFAULT_PORTS["apollo"],
-    leadconnector_port: LeadConnectorPort = DEFAULT_PORTS["leadconnector"],
-    corporatemerch_port: CorporateMerchPort = DEFAULT_PORTS["corporatemerch"],
-    systems: str = typer.Option(",".join(SYSTEMS), help="Comma-separated systems to simulate."),
-    apollo_key: str | None = typer.Option(None, help="API key the Apollo simulator accepts."),
-    leadconnector_token: str | None = typer.Option(None, help="Token the LeadConnector simulator accepts."),
-    leadconnector_location: str | None = typer.Option(None, help="LeadConnector location id."),
-    corporatemerch_token: str | None = typer.Option(None, help="Token the CorporateMerch simulator accepts."),
+    ports: Mapping[str, int],
+    credentials: Mapping[str, str | None],
+    systems: str = typer.Option(",".join(NAMES), help="Comma-separated systems to simulate."),
     contacts: int = typer.Option(0, min=0, help="Sample contacts per system (CorporateMerch gets a fifth)."),
     overlap: float = typer.Option(0.5, min=0.0, max=1.0, help="Share of people present in several systems."),
     seed: int = typer.Option(0, help="Seed for ids and sample data (same seed, same data)."),
@@ -74,17 +106,8 @@ def sim(
     with _guard():
         cluster = SimCluster(
             systems=chosen,
-            ports={
-                "apollo": apollo_port,
-                "leadconnector": leadconnector_port,
-                "corporatemerch": corporatemerch_port,
-            },
-            credentials={
-                "APOLLO_API_KEY": apollo_key,
-                "LEADCONNECTOR_TOKEN": leadconnector_token,
-                "LEADCONNECTOR_LOCATION_ID": leadconnector_location,
-                "CORPORATEMERCH_TOKEN": corporatemerch_token,
-            },
+            ports=ports,
+            credentials=credentials,
             contacts=contacts,
             overlap=overlap,
             seed=seed,

@@ -7,7 +7,6 @@ what a client needs in the engine's own terms: ``APOLLO_BASE_URL`` and ``APOLLO_
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -19,49 +18,13 @@ from typing import Any
 
 import httpx
 
+from syncengine.sim import sampledata
 from syncengine.sim.core import ADMIN_PREFIX, ServerThread
-from syncengine.sim.sampledata import SYSTEMS, catalogues, generate
+from syncengine.systems import NAMES, SPECS, SystemSpec
+from syncengine.systems.spec import SimCredential
 
-DEFAULT_PORTS = {"apollo": 8701, "leadconnector": 8702, "corporatemerch": 8703}
+DEFAULT_PORTS = {name: spec.simulator.default_port for name, spec in SPECS.items()}
 STATE_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class CredentialSpec:
-    variable: str  # the engine's environment variable
-    keyword: str  # the simulator constructor's keyword
-    default: str
-
-
-@dataclass(frozen=True)
-class SystemSpec:
-    """How to build one system's simulator and how the engine names its settings."""
-
-    name: str
-    module: str
-    class_name: str
-    url_variable: str
-    path: str  # appended to http://127.0.0.1:PORT to make the engine's base URL
-    credentials: tuple[CredentialSpec, ...]
-
-
-SPECS = {
-    "apollo": SystemSpec(
-        "apollo", "syncengine.sim.apollo", "ApolloSim", "APOLLO_BASE_URL", "/api/v1",
-        (CredentialSpec("APOLLO_API_KEY", "api_key", "sim-apollo-key"),),
-    ),
-    "leadconnector": SystemSpec(
-        "leadconnector", "syncengine.sim.leadconnector", "LeadConnectorSim", "LEADCONNECTOR_BASE_URL", "",
-        (
-            CredentialSpec("LEADCONNECTOR_TOKEN", "token", "sim-lc-token"),
-            CredentialSpec("LEADCONNECTOR_LOCATION_ID", "location_id", "SimLocation000000001"),
-        ),
-    ),
-    "corporatemerch": SystemSpec(
-        "corporatemerch", "syncengine.sim.corporatemerch", "CorporateMerchSim", "CORPORATEMERCH_BASE_URL",
-        "/v2", (CredentialSpec("CORPORATEMERCH_TOKEN", "token", "sim-cm-token"),),
-    ),
-}  # fmt: skip
 
 
 class SimClusterError(Exception):
@@ -105,7 +68,7 @@ class RunningSystem:
 
     @property
     def base_url(self) -> str:
-        return self.url + self.spec.path
+        return self.url + self.spec.simulator.path
 
     @property
     def admin_url(self) -> str:
@@ -113,15 +76,15 @@ class RunningSystem:
 
     def environment(self) -> dict[str, str]:
         """The engine's variables for this system, with the real credential values."""
-        return {self.spec.url_variable: self.base_url, **{c.variable: c.value for c in self.credentials}}
+        return {self.spec.base_url_env: self.base_url, **{c.variable: c.value for c in self.credentials}}
 
     def line(self) -> str:
         """``name  VAR=url CRED=...``; credentials taken from the environment are not shown."""
-        parts = [f"{self.spec.url_variable}={self.base_url}", *(c.shown() for c in self.credentials)]
+        parts = [f"{self.spec.base_url_env}={self.base_url}", *(c.shown() for c in self.credentials)]
         return f"{self.name:<15} " + " ".join(parts)
 
 
-def _credential(spec: CredentialSpec, given: str | None, env: Mapping[str, str]) -> Credential:
+def _credential(spec: SimCredential, given: str | None, env: Mapping[str, str]) -> Credential:
     if given is not None:
         return Credential(spec.variable, given, False)
     if env.get(spec.variable):
@@ -130,10 +93,9 @@ def _credential(spec: CredentialSpec, given: str | None, env: Mapping[str, str])
 
 
 def simulator_class(name: str) -> type:
-    spec = SPECS[name]
     try:
-        return getattr(importlib.import_module(spec.module), spec.class_name)
-    except (ImportError, AttributeError) as exc:
+        return SPECS[name].simulator.simulator_class()
+    except (ImportError, AttributeError, TypeError) as exc:
         raise SimClusterError(f"the {name} simulator is not available: {exc}") from exc
 
 
@@ -150,7 +112,7 @@ class SimCluster:
     def __init__(
         self,
         *,
-        systems: tuple[str, ...] = SYSTEMS,
+        systems: tuple[str, ...] = NAMES,
         ports: Mapping[str, int] | None = None,
         credentials: Mapping[str, str | None] | None = None,
         contacts: int = 0,
@@ -179,8 +141,9 @@ class SimCluster:
         self.systems: dict[str, RunningSystem] = {}
         for name in (s for s in SPECS if s in systems):
             spec = SPECS[name]
-            creds = tuple(_credential(c, given.get(c.variable), env) for c in spec.credentials)
-            keywords = {c.keyword: v.value for c, v in zip(spec.credentials, creds, strict=True)}
+            wanted = spec.simulator.credentials
+            creds = tuple(_credential(c, given.get(c.variable), env) for c in wanted)
+            keywords = {c.keyword: v.value for c, v in zip(wanted, creds, strict=True)}
             sim = simulator_class(name)(**keywords, seed=seed)
             self.systems[name] = RunningSystem(spec, sim, creds, ports[name])
 
@@ -282,12 +245,15 @@ class SimCluster:
         return True
 
     def _seed(self) -> None:
-        """Catalogues through the admin API (the vendor-neutral surface), then the sample contacts."""
-        records = generate(self.contacts, overlap=self.overlap, seed=self.seed, systems=tuple(self.systems))
-        wanted = catalogues()
+        """Catalogues through the admin API (the vendor-neutral surface), then the sample contacts.
+
+        A system the sample data does not render starts empty."""
+        sampled = tuple(name for name in self.systems if name in sampledata.SYSTEMS)
+        records = sampledata.generate(self.contacts, overlap=self.overlap, seed=self.seed, systems=sampled)
+        wanted = sampledata.catalogues()
         with httpx.Client(timeout=30) as client:
             for name, system in self.systems.items():
-                for key, items in wanted[name].items():
+                for key, items in wanted.get(name, {}).items():
                     answer = client.post(f"{system.admin_url}/{key}", json={key: items})
                     if answer.status_code != 200:
                         raise SimClusterError(
@@ -295,7 +261,7 @@ class SimCluster:
                         )
         for name, system in self.systems.items():
             try:
-                system.sim.seed_contacts(records[name])
+                system.sim.seed_contacts(records.get(name, []))
             except ValueError as exc:
                 raise SimClusterError(f"{name}: sample contacts refused: {exc}") from exc
 
