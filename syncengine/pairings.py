@@ -6,6 +6,7 @@ CorporateMerch, synced by ``syncengine worker`` (``syncengine.worker``).
 database = "postgresql://postgres@127.0.0.1:5432/syncengine"  # the queue and the shared budgets
 state = "state/pairings"        # a directory: one SQLite database per pairing (<dir>/<pairing>/)
 # state = "postgresql"          # or one schema per pairing in `database` (syncengine_<pairing>)
+# schema_prefix = "syncengine_" # the start of those schemas' names
 schedule = "*/5 * * * *"        # cron (a 6th column counts seconds); each pairing may override it
 concurrency = 1                 # jobs one worker process runs at once
 stalled_after = 30              # seconds without a heartbeat before a worker's jobs are run again
@@ -51,7 +52,9 @@ POSTGRES_STATE = "postgresql"
 SCHEMA_PREFIX = "syncengine_"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WORKER_KEYS = {"database", "database_env", "state", "schedule", "concurrency", "stalled_after"}
+_WORKER_KEYS = {
+    "database", "database_env", "state", "schema_prefix", "schedule", "concurrency", "stalled_after",
+}  # fmt: skip
 _PAIRING_KEYS = {"schedule", "config", "apollo", "leadconnector", "corporatemerch"}
 
 
@@ -80,11 +83,12 @@ class Pairing:
     schedule: str
     systems: tuple[SystemAccount, ...]
     config: Path | None = None
+    schema_prefix: str = SCHEMA_PREFIX
 
     @property
     def schema(self) -> str:
         """The PostgreSQL schema holding this pairing's state when ``state = "postgresql"``."""
-        return SCHEMA_PREFIX + self.name.replace("-", "_")
+        return self.schema_prefix + self.name.replace("-", "_")
 
     def system(self, name: str) -> SystemAccount | None:
         return next((s for s in self.systems if s.system == name), None)
@@ -175,11 +179,16 @@ def load_pairings(path: Path, env: Mapping[str, str]) -> PairingsConfig:
     state = _get(worker, "state", str, "state/pairings", path, "worker.")
     if state != POSTGRES_STATE:
         state = str((path.parent / state) if not Path(state).is_absolute() else Path(state))
+    prefix = _get(worker, "schema_prefix", str, SCHEMA_PREFIX, path, "worker.")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,20}", prefix):
+        raise ConfigFileError(
+            f"{path}: worker.schema_prefix: lower-case letters, digits and _, got {prefix!r}"
+        )
     tables = _table(data, "pairings", path, "")
     if not tables:
         raise ConfigFileError(f"{path}: pairings: no pairing is listed (add a [pairings.NAME] table)")
     pairings = tuple(
-        _pairing(name, table, default_schedule, path) for name, table in tables.items()
+        _pairing(name, table, default_schedule, path, prefix) for name, table in tables.items()
     )
     schemas = [p.schema for p in pairings]
     for pairing in pairings:
@@ -188,7 +197,7 @@ def load_pairings(path: Path, env: Mapping[str, str]) -> PairingsConfig:
     return PairingsConfig(path, database, state, pairings, concurrency, float(stalled_after))
 
 
-def _pairing(name: str, table: Any, default_schedule: str, path: Path) -> Pairing:
+def _pairing(name: str, table: Any, default_schedule: str, path: Path, prefix: str) -> Pairing:
     where = f"pairings.{name}."
     if not _NAME.fullmatch(name):
         raise ConfigFileError(f"{path}: pairings.{name}: a name is lower-case letters, digits, - and _")
@@ -210,6 +219,7 @@ def _pairing(name: str, table: Any, default_schedule: str, path: Path) -> Pairin
         schedule=_cron(_get(table, "schedule", str, default_schedule, path, where), path, where),
         systems=systems,
         config=(path.parent / config) if config else None,
+        schema_prefix=prefix,
     )
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import oracle
+import psycopg
 import pytest
 from pg_support import postgres_url, scratch_schema
 
@@ -21,6 +23,7 @@ from syncengine.rules import load_rules
 from syncengine.sim import drive
 from syncengine.sim.runner import SimCluster
 from syncengine.worker import job_runs, queue
+from syncengine.worker.pairing_run import pairing_config
 
 
 @dataclass
@@ -54,7 +57,8 @@ class Pairings:
 
     def audit(self, world: PairingWorld) -> oracle.Findings:
         config = self.config
-        state = Path(config.state) / world.name / "syncengine.db"
+        database = pairing_config(config, config.pairing(world.name)).database
+        state = database or Path(config.state) / world.name / "syncengine.db"
         with Mirror.open(state) as mirror:
             return oracle.audit(world.cluster, world.truth, load_rules(), mirror)
 
@@ -67,11 +71,14 @@ def queue_url() -> Iterator[str]:
         yield scoped
 
 
-def pairings_toml(url: str, clusters: dict[str, SimCluster], *, schedule: str, stalled_after: int) -> str:
+def pairings_toml(
+    url: str, clusters: dict[str, SimCluster], *, schedule: str, stalled_after: int, state: str, prefix: str
+) -> str:
     lines = [
         "[worker]",
         f'database = "{url}"',
-        'state = "state"',
+        f'state = "{state}"',
+        f'schema_prefix = "{prefix}"',
         f'schedule = "{schedule}"',
         f"stalled_after = {stalled_after}",
     ]
@@ -106,9 +113,18 @@ def secrets(clusters: dict[str, SimCluster]) -> dict[str, str]:
 
 @contextmanager
 def pairings(
-    tmp: Path, url: str, count: int, contacts: int, *, schedule: str = "0 0 1 1 *", stalled_after: int = 30
+    tmp: Path,
+    url: str,
+    count: int,
+    contacts: int,
+    *,
+    schedule: str = "0 0 1 1 *",
+    stalled_after: int = 30,
+    state: str = "state",
 ) -> Iterator[Pairings]:
-    """``count`` pairings, each its own simulators with ``contacts`` sample people."""
+    """``count`` pairings, each its own simulators with ``contacts`` sample people; ``state``: a
+    directory of SQLite databases, or "postgresql" (a scratch schema per pairing, dropped after)."""
+    prefix = f"wt{uuid.uuid4().hex[:8]}_"
     with ExitStack() as stack:
         clusters: dict[str, SimCluster] = {}
         worlds = []
@@ -125,10 +141,19 @@ def pairings(
             worlds.append(PairingWorld(name, cluster, truth))
         queue.prepare(url)  # as the first worker would: the tests read its tables from the start
         file = tmp / "pairings.toml"
-        file.write_text(pairings_toml(url, clusters, schedule=schedule, stalled_after=stalled_after))
+        file.write_text(pairings_toml(
+            url, clusters, schedule=schedule, stalled_after=stalled_after, state=state, prefix=prefix
+        ))  # fmt: skip
+        stack.callback(_drop_schemas, url, [f"{prefix}{name}" for name in clusters])
         env = {
             k: v for k, v in os.environ.items()
             if not k.startswith(("APOLLO_", "LEADCONNECTOR_", "CORPORATEMERCH_", "SYNCENGINE_STATE"))
         }  # fmt: skip
         env.update(secrets(clusters), SYNCENGINE_CLIENT_BUDGET="off")
         yield Pairings(file, url, env, worlds)
+
+
+def _drop_schemas(url: str, schemas: list[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
