@@ -220,6 +220,11 @@ def sync(
                 "(the conflicts). Settle one with `syncengine resolve ID --take SYSTEM`.",
                 markup=False,
             )
+            out.print(
+                "See it in the browser, and settle, run or undo from there: `syncengine serve` "
+                "(http://127.0.0.1:8700/).",
+                markup=False,
+            )
             if not detail:
                 _more(html or preview_file)
     raise typer.Exit(_exit_code(report, strict=strict))

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("syncengine", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
-        undefined=StrictUndefined,
         trim_blocks=False,
     )
     env.filters.update(text=text, cell=cell, diff=diff, filled=_filled)
