@@ -20,6 +20,7 @@ The servers' own answers (rate-limit headers, 429s) still correct each process a
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -28,6 +29,7 @@ from collections.abc import Callable, Mapping
 from syncengine.connectors.ratelimit import Hold, Window
 
 TABLE = "syncengine_budget_spend"
+log = logging.getLogger("syncengine.budget")
 _PRUNE_EVERY = 500  # calls between deletions of windows that have ended
 
 SCHEMA = f"""
@@ -71,12 +73,36 @@ class SharedBudget:
         self.account = account
         self.scopes = dict(scopes or {})
         self._clock = clock
+        self._url = url
         self._conn = psycopg.connect(url, autocommit=False)
         self._lock = threading.Lock()
         self._taken = 0
 
     def take(self, bucket: str, windows: tuple[Window, ...]) -> Hold | None:
-        """Count one call in each limited window (None), or in none and say how long to wait."""
+        """Count one call in each limited window (None), or in none and say how long to wait.
+
+        When the database cannot be reached the call is granted: each process still keeps to the
+        documented limits on its own, and the servers' answers still pace it."""
+        import psycopg
+
+        try:
+            return self._take(bucket, windows)
+        except psycopg.Error as exc:
+            log.warning("shared budget of %s not reachable, pacing alone: %s", self.account, exc)
+            with self._lock:
+                self._reconnect()
+            return None
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        try:
+            self._conn.close()
+            self._conn = psycopg.connect(self._url, autocommit=False)
+        except psycopg.Error:
+            pass  # tried again at the next call
+
+    def _take(self, bucket: str, windows: tuple[Window, ...]) -> Hold | None:
         now = self._clock()
         with self._lock:
             self._taken += 1

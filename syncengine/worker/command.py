@@ -31,6 +31,7 @@ def worker(
 
     try:
         import psycopg
+        from procrastinate.exceptions import ConnectorException
 
         from syncengine.pairings import load_pairings
         from syncengine.worker import queue, tasks
@@ -57,7 +58,7 @@ def worker(
             update_heartbeat_interval=max(config.stalled_after / 3, 1.0),
             stalled_worker_timeout=config.stalled_after,
         )
-    except psycopg.Error as exc:
+    except (psycopg.Error, ConnectorException) as exc:
         from rich.markup import escape
 
         err.print(f"[red]error:[/] the worker's database: {escape(str(exc))}")

@@ -123,3 +123,13 @@ def defer_targeted_sync(app: App, pairing: str, system: str, remote_ids: Sequenc
     return app.configure_task(TARGETED, lock=lock_of(pairing)).defer(
         pairing=pairing, system=system, remote_ids=list(remote_ids)
     )
+
+
+def queue_targeted_sync(url: str, pairing: str, system: str, remote_ids: Sequence[str]) -> int:
+    """``defer_targeted_sync`` from a process that runs no worker (a webhook receiver): opens a
+    connection to the queue at ``url`` for the one job."""
+    from syncengine.worker import queue
+
+    app = queue.new_app(url, max_connections=2)
+    with app.open():
+        return defer_targeted_sync(app, pairing, system, remote_ids)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,24 @@ def test_a_missing_variable_is_named_and_no_key_is_shown(tmp_path: Path) -> None
     assert "pairings.globex.corporatemerch.token_env" in text and "GLOBEX_CM_TOKEN is not set" in text
     assert not any(secret in text for secret in env.values())
     assert not any(secret in repr(config) for secret in ENV.values())
+
+
+def _worker(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path = _write(tmp_path, text)
+    return subprocess.run(
+        [sys.executable, "-m", "syncengine", "worker", "--pairings", str(path), "--until-idle"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **ENV},
+    )  # fmt: skip
+
+
+def test_the_worker_exits_2_naming_the_file_and_key_of_a_mistake(tmp_path: Path) -> None:
+    done = _worker(tmp_path, GOOD.replace('team = "shared-team"', "team = 7"))
+    assert done.returncode == 2
+    said = " ".join(done.stderr.split())  # one line, however the terminal wraps it
+    assert f"{tmp_path / 'pairings.toml'}: pairings.globex.apollo.team: must be str" in said
+
+
+def test_the_worker_exits_4_when_its_database_cannot_be_reached(tmp_path: Path) -> None:
+    done = _worker(tmp_path, GOOD.replace("127.0.0.1:5432/test", "127.0.0.1:1/test"))
+    assert done.returncode == 4 and "the worker's database" in done.stderr
+    assert not any(secret in done.stderr + done.stdout for secret in ENV.values())

@@ -104,7 +104,7 @@ def test_a_targeted_sync_runs_under_the_pairing_lock(tmp_path: Path, url: str) -
         ids = [str(c["id"]) for c in lc.contacts()[:3]]
         with app.open():
             tasks.defer_sync(app, ["p0"])
-            tasks.defer_targeted_sync(app, "p0", "leadconnector", ids)
+        tasks.queue_targeted_sync(url, "p0", "leadconnector", ids)  # as a webhook receiver would
         worker = world.worker("--concurrency", "2")
         try:
             wait_for(lambda: sum(1 for r in world.runs() if r.finished_at) == 2, 120, tmp_path)
