@@ -16,8 +16,8 @@ from syncengine.connectors.registry import connector_class
 from syncengine.connectors.settings import load_settings
 from syncengine.sim.runner import SimCluster
 from syncengine.sim.sampledata import catalogues, generate
+from syncengine.systems import NAMES as SYSTEMS
 
-SYSTEMS = ("apollo", "leadconnector", "corporatemerch")
 PAGE = {"apollo": 100, "leadconnector": 500, "corporatemerch": 50}
 
 
@@ -32,7 +32,7 @@ def system(request: pytest.FixtureRequest, cluster: SimCluster) -> str:
     name = request.param
     admin = cluster[name].admin_url
     httpx.post(admin + "/reset", timeout=10).raise_for_status()
-    for key, items in catalogues()[name].items():
+    for key, items in catalogues().get(name, {}).items():
         httpx.post(f"{admin}/{key}", json={key: items}, timeout=10).raise_for_status()
     return name
 
