@@ -32,6 +32,7 @@ from syncengine.canonical import Canonical, InvalidValueError, is_blank
 from syncengine.connectors.apollo_catalogue import read_catalogue, read_labels
 from syncengine.connectors.apollo_search import SEARCH, SearchWalk, parse_time, search_body
 from syncengine.connectors.apollo_writes import (
+    ADD_LABELS,
     BULK_CREATE,
     BULK_UPDATE,
     CONTACTS,
@@ -39,6 +40,7 @@ from syncengine.connectors.apollo_writes import (
     UPDATE_OWNERS,
     CreatePlan,
     UpdatePlan,
+    batch_label_calls,
     batch_rows,
     bulk_body,
     bulk_create_calls,
@@ -46,12 +48,15 @@ from syncengine.connectors.apollo_writes import (
     bulk_update_call,
     contact_path,
     create_units,
+    created_label_changes,
     created_search,
+    membership_calls,
     needs_address_read,
     plan_create,
     plan_update,
     single_create_calls,
     with_bulk_answer,
+    with_labels,
 )
 from syncengine.connectors.base import (
     ConnectorOptions,
@@ -253,6 +258,8 @@ class ApolloConnector:
                 calls.append(bulk_update_call(rows))
             for plan in plans:
                 calls.extend(plan.own_calls())
+            calls.extend(batch_label_calls(plans))
+            for plan in plans:
                 if plan.reads_back(self._last_read(plan.op)):
                     calls.append(HttpCall("GET", plan.path, op_ids=(plan.op.op_id,)))
         creates: list[CreatePlan] = []
@@ -367,12 +374,20 @@ class ApolloConnector:
             answered.update(items)
             failed.update(refused)
         done = {p.op.op_id: p for p in prepared}
+        written: dict[str, _Written] = {}
+        for op in ops:  # each op's PATCH, if any: the record as written so far
+            if op.op_id in done and op.op_id not in failed:
+                patch = functools.partial(self._patch, done[op.op_id], answered.get(op.op_id), written)
+                result = self._guarded(op, patch)
+                if not result.ok:
+                    failed[op.op_id] = result
+        label_errors = self._change_labels([written[k].prepared.plan for k in written])
         for op in ops:
             if op.op_id in failed:
                 yield failed[op.op_id]
-            elif op.op_id in done:
-                item = answered.get(op.op_id)
-                yield self._guarded(op, functools.partial(self._finish, done[op.op_id], item))
+            elif op.op_id in written:
+                errors = label_errors.get(op.op_id, ())
+                yield self._guarded(op, functools.partial(self._finish, written[op.op_id], errors))
 
     def _prepare(self, op: WriteOp, moved: MovedSincePull, prepared: list[_Prepared]) -> WriteResult:
         """Check the op against the record as it is now and plan it (appended to ``prepared``)."""
@@ -465,11 +480,12 @@ class ApolloConnector:
         items, refused = self._bulk_update(rest) if rest else ({}, {})
         return items, {**refused, **failed}
 
-    def _finish(self, prepared: _Prepared, item: Mapping[str, Any] | None) -> WriteResult:
-        """The op's own calls after its bulk row, and the record as written."""
+    def _patch(
+        self, prepared: _Prepared, item: Mapping[str, Any] | None, written: dict[str, _Written]
+    ) -> WriteResult:
+        """The op's PATCH after its bulk row, if any; the record as written so far into ``written``."""
         op, plan = prepared.op, prepared.plan
         remote_id = str(op.remote_id)
-        path = contact_path(remote_id)
         if plan.bulk and item is None:
             # Apollo leaves out of its answer the contacts it did not update (missing, deleted):
             # the GET tells which, and a contact it still holds is not confirmed as written.
@@ -481,25 +497,77 @@ class ApolloConnector:
         left = prepared.left_out
         raw: Mapping[str, Any] | None = None
         if plan.body:
+            path = contact_path(remote_id)
             answer = self.client.request_json(
                 "PATCH", path, json=plan.body, remote_id=remote_id, classify=self._classify
             )
             raw = _contact(answer, f"PATCH {path}")
             left += self._custom_field_errors(raw, op, plan.body)
-        for call in plan.own_calls():  # list changes: each sets a membership, so resending is harmless
-            if call.method == "POST":
-                self.client.request(
-                    "POST", call.path, json=call.body, params=call.params, remote_id=remote_id,
-                    idempotent=True, classify=self._blaming("tags"),
-                )  # fmt: skip
-        if plan.reads_back(prepared.base):
-            record = self.get(remote_id)
-        elif raw is not None:
-            record = self._record(raw)
+        elif item is not None and prepared.base is not None:
+            raw = with_bulk_answer(prepared.base, item, plan.bulk)
         else:
-            assert item is not None and prepared.base is not None
-            record = self._record(with_bulk_answer(prepared.base, item, plan.bulk))
-        return WriteResult(op.op_id, ok=True, record=record, left_out=left)
+            raw = prepared.base
+        written[op.op_id] = _Written(prepared, raw, left)
+        return WriteResult(op.op_id, ok=True)
+
+    def _finish(self, written: _Written, label_errors: tuple[RecordError, ...]) -> WriteResult:
+        """The record as written: as answered or last read, with its list changes applied; a GET
+        only when there is no such record (an op without the record as pulled)."""
+        op, plan = written.prepared.op, written.prepared.plan
+        left = written.left_out + label_errors
+        if written.raw is None:
+            return WriteResult(op.op_id, ok=True, record=self.get(str(op.remote_id)), left_out=left)
+        raw = written.raw
+        if not label_errors and (plan.add or plan.remove):
+            raw = with_labels(raw, plan.add, plan.remove, self._label_ids())
+        return WriteResult(op.op_id, ok=True, record=self._record(raw), left_out=left)
+
+    def _label_ids(self) -> dict[str, str]:
+        labels = self.catalogue.labels if self.catalogue is not None else {}
+        return {name.casefold(): label_id for label_id, name in labels.items()}
+
+    def _change_labels(self, plans: Sequence[UpdatePlan]) -> dict[str, tuple[RecordError, ...]]:
+        """The batch's label calls; per op, the list change a failed call left undone (the rest of
+        its write stands, so the change is reported as left out and owed)."""
+        return self._label_calls(batch_label_calls(plans), {p.op.op_id: p.op for p in plans})
+
+    def _label_calls(
+        self, calls: Sequence[HttpCall], ops: Mapping[str, WriteOp]
+    ) -> dict[str, tuple[RecordError, ...]]:
+        errors: dict[str, tuple[RecordError, ...]] = {}
+        for call in calls:
+            try:
+                # Each call sets a membership, so resending it is harmless.
+                answer = self.client.request_json(
+                    "POST", call.path, json=call.body, idempotent=True, classify=self._blaming("tags")
+                )
+            except StopSystemError:
+                raise
+            except ConnectorError as exc:
+                for op_id in call.op_ids:
+                    op = ops[op_id]
+                    errors[op_id] = (*errors.get(op_id, ()), RecordError(
+                        f"record {op.remote_id or op_id}: field tags: lists {call.body['label_names']} not "
+                        f"changed ({exc.detail}); the record's other fields were written",
+                        remote_id=op.remote_id, field="tags", system=self.system,
+                    ))  # fmt: skip
+                continue
+            self._learn_labels(answer)
+        return errors
+
+    def _learn_labels(self, answer: Any) -> None:
+        """The lists a label call answers with (it creates the names it does not know) join the
+        catalogue, so that the records as written name them without reading the catalogue again."""
+        labels = answer.get("labels") if isinstance(answer, Mapping) else None
+        if self.catalogue is None or not isinstance(labels, list):
+            return
+        known = dict(self.catalogue.labels)
+        for label in labels:
+            if isinstance(label, Mapping) and label.get("id") and isinstance(label.get("name"), str):
+                known[str(label["id"])] = label["name"]
+        if known != self.catalogue.labels:
+            self.catalogue = dataclasses.replace(self.catalogue, labels=known)
+            self.field_map = self.field_map.with_catalogue(self.catalogue)
 
     def _create_unit(self, unit: list[CreatePlan]) -> list[WriteResult]:
         if len(unit) > 1:
@@ -551,6 +619,11 @@ class ApolloConnector:
         if not isinstance(created, list) or len(created) != len(unit):
             raise ConfigError("bulk_create answered a different number of contacts", system=self.system)
         ids = [str(item["id"]) for item in created]
+        changes = created_label_changes(unit, ids)
+        label_errors = self._label_calls(
+            membership_calls(ADD_LABELS, changes), {p.op.op_id: dataclasses.replace(p.op, remote_id=i)
+                                                   for p, i in zip(unit, ids, strict=True)},
+        )  # fmt: skip
         try:
             records = self._read_created(ids)
         except StopSystemError:
@@ -564,7 +637,8 @@ class ApolloConnector:
         return [
             WriteResult(
                 plan.op.op_id, ok=True, record=records[i],
-                left_out=self._custom_field_errors(records[i].raw, plan.op, plan.body),
+                left_out=self._custom_field_errors(records[i].raw, plan.op, plan.body)
+                + label_errors.get(plan.op.op_id, ()),
             )
             for plan, i in zip(unit, ids, strict=True)
         ]  # fmt: skip
@@ -675,6 +749,15 @@ def _matches(item: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
         )
     ]
     return all(same)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Written:
+    """An update sent but for its list changes: the record as answered or last read (None: neither)."""
+
+    prepared: _Prepared
+    raw: Mapping[str, Any] | None
+    left_out: tuple[RecordError, ...]
 
 
 @dataclasses.dataclass(frozen=True)

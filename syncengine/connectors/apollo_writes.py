@@ -16,9 +16,19 @@ address line, typed custom fields and the owner. Typed phones, the stage and a w
 are not bulk_update fields; an update carrying one is sent as one ``PATCH`` (with its scalars,
 which costs no extra call), its owner, if any, in the bulk row.
 
-Creates without typed phones that share their lists and owner go through ``bulk_create`` (its
-items carry neither typed phones nor per-contact lists), followed by one search that reads the
-new records back in the GET shape.
+List changes of a batch go through the label endpoints with many contacts per call
+(``membership_calls``: one call per list, or per set of lists the contacts share, whichever is
+fewer). Their answer names the lists, not the contacts, and nothing reads the contacts back: the
+record as written is the record as last read (or as the PATCH or bulk answer has it) with the list
+changes applied, and the next pull confirms it.
+
+Creates without typed phones go through ``bulk_create``, 100 a call per owner (an item carries
+neither typed phones nor lists of its own), their lists through the label endpoints as above (or
+``append_label_names`` when the whole call shares them), then one search page reads the new
+records back in the GET shape. A create with a typed phone is one ``POST /contacts`` with its lists
+in it: a bulk create followed by a PATCH for the phone would cost as many calls (one per contact,
+plus a share of the bulk call) and take them from the update budget, which updates with phones
+already draw on.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ ADD_LABELS = "/labels/add_entity_ids_to_label_names"
 REMOVE_LABELS = "/labels/remove_entity_ids_from_label_names"
 MAX_BULK_CREATE = 100  # documented maximum of one bulk_create call
 MAX_BULK_UPDATE = 100  # the most bulk_update answers synchronously; above that it only starts a job
+MODALITY = "contacts"
 # The per-contact fields of ``bulk_update`` (apis.md 1.7).
 BULK_UPDATE_FIELDS = frozenset({
     "first_name", "last_name", "email", "title", "organization_name", "owner_id", "account_id",
@@ -93,8 +104,8 @@ class CreatePlan:
         return not any(name in self.body for name in PHONES)
 
     @property
-    def group(self) -> tuple[tuple[str, ...], str | None]:
-        return tuple(self.body.get("label_names") or ()), self.owner_id
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.body.get("label_names") or ())
 
 
 def plan_create(op: WriteOp, field_map: ApolloMap) -> CreatePlan:
@@ -111,8 +122,14 @@ def single_create_calls(plan: CreatePlan) -> list[HttpCall]:
     return calls
 
 
+def shared_labels(plans: Sequence[CreatePlan]) -> tuple[str, ...]:
+    """The lists every create of a bulk call shares, when they all have the same ones."""
+    sets = {plan.labels for plan in plans}
+    return next(iter(sets)) if len(sets) == 1 else ()
+
+
 def bulk_body(plans: Sequence[CreatePlan]) -> dict[str, Any]:
-    labels, owner_id = plans[0].group
+    labels, owner_id = shared_labels(plans), plans[0].owner_id
     items = [{k: v for k, v in p.body.items() if k != "label_names"} for p in plans]
     body: dict[str, Any] = {"contacts": items}
     if labels:
@@ -122,26 +139,115 @@ def bulk_body(plans: Sequence[CreatePlan]) -> dict[str, Any]:
     return body
 
 
+def created_label_changes(plans: Sequence[CreatePlan], remote_ids: Sequence[str]) -> list[LabelChange]:
+    """The lists a bulk call's new contacts join after it, unless the call carried them."""
+    if shared_labels(plans):
+        return []
+    return [
+        LabelChange(plan.op.op_id, remote_id, plan.labels)
+        for plan, remote_id in zip(plans, remote_ids, strict=True)
+        if plan.labels
+    ]
+
+
 def bulk_create_calls(plans: Sequence[CreatePlan]) -> list[HttpCall]:
     ids = tuple(p.op.op_id for p in plans)
-    return [HttpCall("POST", BULK_CREATE, bulk_body(plans), op_ids=ids), created_search(ids)]
+    return [
+        HttpCall("POST", BULK_CREATE, bulk_body(plans), op_ids=ids),
+        *created_label_calls(plans),
+        created_search(ids),
+    ]
 
 
 def create_units(plans: Sequence[CreatePlan]) -> list[list[CreatePlan]]:
-    """Creates grouped into bulk calls (same lists and owner, no typed phones, at least two)."""
-    groups: dict[tuple[tuple[str, ...], str | None], list[CreatePlan]] = {}
+    """Creates grouped into calls, for the fewest calls: bulk calls (each with the search that reads
+    its records back) for creates with the same owner and lists, which the call carries, when that
+    is fewer calls than sending them one by one; the other creates of an owner in shared bulk calls
+    followed by label calls when that is fewer calls again; else one ``POST /contacts`` each (as
+    every create with a typed phone)."""
+    by_owner: dict[str | None, list[CreatePlan]] = {}
     units: list[list[CreatePlan]] = []
     for plan in plans:
         if plan.bulkable:
-            groups.setdefault(plan.group, []).append(plan)
+            by_owner.setdefault(plan.owner_id, []).append(plan)
         else:
             units.append([plan])
-    for members in groups.values():
-        for start in range(0, len(members), MAX_BULK_CREATE):
-            chunk = members[start : start + MAX_BULK_CREATE]
-            units.extend([[p] for p in chunk] if len(chunk) == 1 else [chunk])
+    for owner_id, members in by_owner.items():
+        alone = 3 if owner_id else 1  # a single create with an owner: POST, update_owners, GET
+        by_labels: dict[tuple[str, ...], list[CreatePlan]] = {}
+        for plan in members:
+            by_labels.setdefault(plan.labels, []).append(plan)
+        rest: list[CreatePlan] = []
+        for same in by_labels.values():
+            chunks = _chunks(same)
+            if 2 * len(chunks) < alone * len(same):
+                units.extend(chunks)
+            else:
+                rest.extend(same)
+        mixed = _chunks(rest)
+        cost = sum(2 + len(created_label_calls(chunk)) for chunk in mixed)
+        units.extend(mixed if cost < alone * len(rest) else [[p] for p in rest])
     order = {plan.op.op_id: i for i, plan in enumerate(plans)}
     return sorted(units, key=lambda unit: order[unit[0].op.op_id])
+
+
+def _chunks(plans: Sequence[CreatePlan]) -> list[list[CreatePlan]]:
+    return [list(plans[i : i + MAX_BULK_CREATE]) for i in range(0, len(plans), MAX_BULK_CREATE)]
+
+
+def created_label_calls(plans: Sequence[CreatePlan]) -> list[HttpCall]:
+    return membership_calls(ADD_LABELS, created_label_changes(plans, [NEW_ID] * len(plans)))
+
+
+# --------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    """Lists one contact joins (or leaves) through the label endpoints."""
+
+    op_id: str
+    remote_id: str
+    names: tuple[str, ...]
+
+
+def membership_calls(endpoint: str, changes: Sequence[LabelChange]) -> list[HttpCall]:
+    """The fewest label calls for ``changes``: the endpoints apply every list named to every contact
+    named, so contacts are grouped either by the set of lists they share or by single list,
+    whichever makes fewer calls (sets first on a tie)."""
+    changes = [c for c in changes if c.names]
+    by_set: dict[tuple[str, ...], list[LabelChange]] = {}
+    by_name: dict[tuple[str, ...], list[LabelChange]] = {}
+    for change in changes:
+        by_set.setdefault(tuple(sorted(change.names, key=str.casefold)), []).append(change)
+        for name in change.names:
+            by_name.setdefault((name,), []).append(change)
+    groups = by_set if len(by_set) <= len(by_name) else by_name
+    return [
+        HttpCall(
+            "POST", endpoint,
+            {"entity_ids": _unique(c.remote_id for c in members), "label_names": list(names),
+             "modality": MODALITY},
+            op_ids=tuple(_unique(c.op_id for c in members)),
+        )
+        for names, members in sorted(groups.items())
+    ]  # fmt: skip
+
+
+def _unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def with_labels(
+    raw: Mapping[str, Any], add: Sequence[str], remove: Sequence[str], ids: Mapping[str, str]
+) -> dict[str, Any]:
+    """``raw`` after its contact joined ``add`` and left ``remove`` (list names; ``ids`` maps a
+    case-folded name to its id): what the label endpoints did, without reading the contact."""
+    held = [str(i) for i in raw.get("label_ids") or []]
+    gone = {ids[n.casefold()] for n in remove if n.casefold() in ids}
+    joined = [ids[n.casefold()] for n in add if n.casefold() in ids]
+    kept = [i for i in held if i not in gone]
+    return {**raw, "label_ids": kept + [i for i in dict.fromkeys(joined) if i not in kept]}
 
 
 # --------------------------------------------------------------------------- updates
@@ -167,21 +273,27 @@ class UpdatePlan:
         return [HttpCall("GET", self.path, op_ids=(self.op.op_id,))] if self.needs_read else []
 
     def own_calls(self) -> list[HttpCall]:
-        """The calls after the bulk_update call: PATCH, then list additions and removals."""
-        ids = (self.op.op_id,)
+        """The call after the bulk_update call: the PATCH, if any (list changes go by batch)."""
+        return [HttpCall("PATCH", self.path, self.body, op_ids=(self.op.op_id,))] if self.body else []
+
+    def label_changes(self) -> tuple[LabelChange | None, LabelChange | None]:
+        """The lists the contact joins and leaves, for the batch's label calls."""
         remote_id = self.op.remote_id or ""
-        calls = [HttpCall("PATCH", self.path, self.body, op_ids=ids)] if self.body else []
-        for endpoint, names in ((ADD_LABELS, self.add), (REMOVE_LABELS, self.remove)):
-            if names:
-                body = {"entity_ids": [remote_id], "label_names": list(names), "modality": "contacts"}
-                calls.append(HttpCall("POST", endpoint, body, op_ids=ids))
-        return calls
+        add = LabelChange(self.op.op_id, remote_id, self.add) if self.add else None
+        remove = LabelChange(self.op.op_id, remote_id, self.remove) if self.remove else None
+        return add, remove
 
     def reads_back(self, base: Mapping[str, Any] | None) -> bool:
-        """Whether the record as written is read with a GET at the end: after list changes (their
-        answer holds the lists, not the contact), or when neither a PATCH answer nor the record
-        as last read (``base``) completes the bulk answer into the whole record."""
-        return bool(self.add or self.remove) or (not self.body and (not self.bulk or base is None))
+        """Whether the record as written is read with a GET at the end: only when neither a PATCH
+        answer nor the record as last read (``base``) gives the whole record."""
+        return not self.body and base is None
+
+
+def batch_label_calls(plans: Sequence[UpdatePlan]) -> list[HttpCall]:
+    """The label calls of a batch of updates: additions, then removals."""
+    adds = [a for a, _ in (p.label_changes() for p in plans) if a is not None]
+    removes = [r for _, r in (p.label_changes() for p in plans) if r is not None]
+    return membership_calls(ADD_LABELS, adds) + membership_calls(REMOVE_LABELS, removes)
 
 
 def batch_rows(plans: Sequence[UpdatePlan]) -> list[UpdatePlan]:

@@ -19,7 +19,8 @@ What is particular to this API (apis.md section 2):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,12 +49,17 @@ from syncengine.connectors.errors import (
 from syncengine.connectors.http import HttpClient
 from syncengine.connectors.leadconnector_writes import (
     CONTACTS,
+    TAG_BATCH,
     classify,
+    contact_id,
     contact_path,
+    is_tag_call,
     iso_ms,
     parse_time,
     plan_calls,
     read_shape,
+    tag_calls,
+    tags_after,
     with_deltas,
 )
 from syncengine.connectors.partial import (
@@ -238,14 +244,21 @@ class LeadConnectorConnector:
     def describe(self, ops: Sequence[WriteOp]) -> list[HttpCall]:
         calls: list[HttpCall] = []
         checked: list[tuple[str, str]] = []  # op id, remote id
-        for op in ops:
-            try:
-                planned = self._plan(op).value
-            except InvalidValueError:
-                continue  # push sends nothing for this op
-            if self._checks_first(op, planned):
-                checked.append((op.op_id, op.remote_id or ""))
-            calls.extend(planned)
+        for start in range(0, len(ops), TAG_BATCH):
+            tagging: list[HttpCall] = []
+            rest: list[HttpCall] = []
+            for op in ops[start : start + TAG_BATCH]:
+                try:
+                    planned = self._plan(op).value
+                except InvalidValueError:
+                    continue  # push sends nothing for this op
+                if self._checks_first(op, planned):
+                    checked.append((op.op_id, op.remote_id or ""))
+                tagging.extend(c for c in planned if is_tag_call(c))
+                rest.extend(c for c in planned if not is_tag_call(c))
+                if _reads_back(op, planned):
+                    rest.append(HttpCall("GET", contact_path(op.remote_id or ""), op_ids=(op.op_id,)))
+            calls.extend(tag_calls(tagging, self.location_id) + rest)
         # Before each batch of updates, one search lists the records changed since the pull; with no
         # pull to start from, each record is read (stale.py).
         if not self._pull_mark.pulled:
@@ -281,12 +294,125 @@ class LeadConnectorConnector:
             self.load_catalogue()
         moved = self._moved_since_pull()
         results = []
-        for op in ops:
-            result = self._push_one(op, moved)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        for start in range(0, len(ops), TAG_BATCH):
+            for result in self._push_batch(ops[start : start + TAG_BATCH], moved):
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
         return results
+
+    def _push_batch(self, ops: Sequence[WriteOp], moved: MovedSincePull) -> Iterator[WriteResult]:
+        """Up to ``TAG_BATCH`` ops: the updates checked and planned, their tag calls grouped
+        (``tag_calls``), then each op's own calls in order."""
+        done: dict[str, WriteResult] = {}
+        staged: dict[str, tuple[WriteOp, Built[list[HttpCall]]]] = {}
+        for op in ops:
+            if op.kind == "update":
+                result = self._guarded(op, functools.partial(self._stage, op, moved, staged))
+                if not result.ok:
+                    done[op.op_id] = result
+        tags, failed = self._send_tags([c for _, b in staged.values() for c in b.value if is_tag_call(c)])
+        for op in ops:
+            if op.op_id in done:
+                yield done[op.op_id]
+            elif op.op_id in failed:
+                yield WriteResult(op.op_id, ok=False, error=failed[op.op_id])
+            elif op.op_id in staged:
+                original, built = staged[op.op_id]
+                finish = functools.partial(self._finish, original, built, tags.get(op.op_id))
+                yield self._guarded(op, finish)
+            else:
+                yield self._push_one(op, moved)
+
+    def _guarded(self, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
+        try:
+            return write()
+        except StopSystemError:
+            raise
+        except InvalidValueError as exc:
+            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
+        except ConnectorError as exc:  # record and transient errors fail this op only
+            return WriteResult(op.op_id, ok=False, error=exc)
+
+    def _stage(
+        self, op: WriteOp, moved: MovedSincePull, staged: dict[str, tuple[WriteOp, Built[list[HttpCall]]]]
+    ) -> WriteResult:
+        """Check an update against the record as it is now and plan it (into ``staged``)."""
+        if not op.remote_id:
+            raise RecordError("update without a remote id", system=self.system)
+        built = self._plan(op)
+        if self._checks_first(op, built.value) and (fresh := moved.latest(op.remote_id)) is not None:
+            # The PUT would write over a value a person saved since the pull (stale.py).
+            path = contact_path(op.remote_id)
+            refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PUT", path=path)
+        staged[op.op_id] = (op, built)
+        return WriteResult(op.op_id, ok=True)
+
+    def _send_tags(self, calls: Sequence[HttpCall]) -> tuple[dict[str, list[str]], dict[str, ConnectorError]]:
+        """The batch's tag calls; each op's tags after them, and the ops a call failed for. A tag
+        call sets a membership, so resending it is harmless."""
+        tags: dict[str, list[str]] = {}
+        failed: dict[str, ConnectorError] = {}
+        for call in tag_calls(calls, self.location_id):
+            todo = [i for i in call.op_ids if i not in failed]
+            if not todo:
+                continue
+            single = None if "/bulk/" in call.path else contact_id(call.path)
+            try:
+                answer = self.client.request_json(
+                    call.method, call.path, json=call.body, remote_id=single, idempotent=True,
+                    classify=self._classify,
+                )  # fmt: skip
+            except StopSystemError:
+                raise
+            except ConnectorError as exc:
+                failed.update({op_id: exc for op_id in todo})
+                continue
+            if single is not None:
+                held = answer.get("tags") if isinstance(answer, Mapping) else None
+                if isinstance(held, list):
+                    tags.update({op_id: [str(t) for t in held] for op_id in todo})
+                continue
+            self._read_bulk_tags(call, answer, todo, tags, failed)
+        return tags, failed
+
+    def _read_bulk_tags(
+        self, call: HttpCall, answer: Any, op_ids: Sequence[str], tags: dict[str, list[str]],
+        failed: dict[str, ConnectorError],
+    ) -> None:  # fmt: skip
+        """The per-contact items of a bulk tag answer: each contact's tags, or why it failed."""
+        items = answer.get("responses") if isinstance(answer, Mapping) else None
+        by_id = {str(i.get("contactId")): i for i in items or [] if isinstance(i, Mapping)}
+        for op_id, remote_id in zip(op_ids, call.body["contacts"], strict=False):
+            item = by_id.get(remote_id)
+            after = tags_after(item) if item is not None and item.get("type") == "success" else None
+            if after is not None:
+                tags[op_id] = after
+            elif item is not None and item.get("type") == "error":
+                failed[op_id] = RecordError(
+                    f"tags not changed: {item.get('message')}", remote_id=remote_id, field="tags",
+                    system=self.system, method=call.method, path=call.path,
+                )  # fmt: skip
+            else:
+                failed[op_id] = OutcomeUnknownError(
+                    f"the bulk tag call answered without contact {remote_id}", system=self.system,
+                    method=call.method, path=call.path,
+                )  # fmt: skip
+
+    def _finish(self, op: WriteOp, built: Built[list[HttpCall]], tags: list[str] | None) -> WriteResult:
+        """The update's PUT, if any; the record as written is its answer, or the record as pulled
+        with the tags the tag calls answered (a GET only without that record)."""
+        record = None
+        for call in built.value:
+            if not is_tag_call(call):
+                record = self._send(call, op.remote_id) or record
+        if record is None:
+            base = op.expected.raw if op.expected is not None else None
+            if base is None or (tags is None and any(is_tag_call(c) for c in built.value)):
+                record = self.get(op.remote_id or "")
+            else:
+                record = self._record({**base, "tags": tags} if tags is not None else base)
+        return WriteResult(op.op_id, ok=True, record=record, left_out=errors_for(self.system, built, op))
 
     def _moved_since_pull(self) -> MovedSincePull:
         floor = self._pull_mark.floor(self.options.overlap)
@@ -375,6 +501,11 @@ class LeadConnectorConnector:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _reads_back(op: WriteOp, calls: Sequence[HttpCall]) -> bool:
+    """Whether an update reads its record back: no PUT answers it and there is no record as pulled."""
+    return op.kind == "update" and op.expected is None and not any(c.method == "PUT" for c in calls)
 
 
 def _contact(answer: Any, where: str) -> Mapping[str, Any]:

@@ -6,18 +6,24 @@ run shows exactly what is sent:
 * create: ``POST /contacts/`` with ``locationId`` and the canonical values (tag deltas folded in);
 * update: tag deltas through ``POST``/``DELETE /contacts/{id}/tags`` (a tag a person added in the
   CRM meanwhile survives), then ``PUT /contacts/{id}`` with only the changed fields (``tags`` whole
-  when the op replaces the set), or a ``GET`` for the record as it now is when nothing else changes;
+  when the op replaces the set);
 * delete: ``DELETE /contacts/{id}``.
+
+The tag calls of a batch of updates are grouped (``tag_calls``): contacts given the same tags to
+add (or remove) share one ``POST /contacts/bulk/tags/update/{add|remove}``, which answers per
+contact; a change no other contact shares keeps its per-contact call. Nothing reads a contact back
+after its tag calls: their answers give its tags, and the record as written is the record as
+pulled (or as the PUT answered) with those tags; the next pull confirms it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -27,6 +33,9 @@ from syncengine.connectors.errors import Outcome, Verdict, existing_id_in, respo
 from syncengine.fieldmaps.leadconnector import CUSTOM_FIELDS, SETS, LeadConnectorMap
 
 CONTACTS = "/contacts/"
+BULK_TAGS = "/contacts/bulk/tags/update/{kind}"
+SETS_TAGS = "tags"
+TAG_BATCH = 100  # updates whose tag calls are grouped together
 SET_TARGETS = {target: name for name, target in SETS.items()}
 
 # The GET shape's keys that a search hit carries too (search names the street ``address`` and
@@ -123,9 +132,46 @@ def plan_calls(op: WriteOp, field_map: LeadConnectorMap, location_id: str) -> li
                 )
     if body:
         calls.append(HttpCall("PUT", path, body, op_ids=ids))
-    else:  # the tag endpoints answer the tags only: read the record as it now is
-        calls.append(HttpCall("GET", path, op_ids=ids))
     return calls
+
+
+def is_tag_call(call: HttpCall) -> bool:
+    return call.path.endswith(f"/{SETS_TAGS}")
+
+
+def tag_calls(calls: Sequence[HttpCall], location_id: str) -> list[HttpCall]:
+    """The per-contact tag calls of a batch of updates, with those that share their method and tags
+    merged into one bulk call: additions first, then removals, as each op orders them."""
+    groups: dict[tuple[str, tuple[str, ...]], list[HttpCall]] = {}
+    for call in calls:
+        groups.setdefault((call.method, tuple(call.body[SETS_TAGS])), []).append(call)
+    out: list[HttpCall] = []
+    for (method, tags), members in sorted(groups.items(), key=lambda kv: (kv[0][0] != "POST", kv[0][1])):
+        if len(members) == 1:
+            out.extend(members)
+            continue
+        kind = "add" if method == "POST" else "remove"
+        ids = [contact_id(c.path) for c in members]
+        body = {"contacts": ids, "tags": list(tags), "locationId": location_id}
+        out.append(HttpCall("POST", BULK_TAGS.format(kind=kind), body,
+                            op_ids=tuple(i for c in members for i in c.op_ids)))  # fmt: skip
+    return out
+
+
+def contact_id(path: str) -> str:
+    """The contact id of a ``/contacts/{id}/...`` path."""
+    return unquote(path.split("/")[2])
+
+
+def tags_after(item: Mapping[str, Any]) -> list[str] | None:
+    """A contact's tags after a bulk tag call, from its item of the answer (None: not readable)."""
+    old, added, removed = item.get("oldTags"), item.get("tagsAdded"), item.get("tagsRemoved")
+    if not isinstance(old, list):
+        return None
+    gone = {str(t).casefold() for t in removed or []}
+    kept = [str(t) for t in old if str(t).casefold() not in gone]
+    held = {t.casefold() for t in kept}
+    return kept + [str(t) for t in added or [] if str(t).casefold() not in held]
 
 
 # ---------------------------------------------------------------------- reading answers
