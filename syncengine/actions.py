@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from syncengine.connectors.base import Connector, HttpCall
@@ -39,7 +40,7 @@ class SyncOutcome:
     report: RunReport
     calls: Calls
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return plan_fingerprint(self.report)
 

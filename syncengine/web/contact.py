@@ -53,12 +53,16 @@ def contact(request: Request) -> Response:
             request, "web/failed.html", status_code=404, title="Contact", message=f"no contact {entity_id}"
         )
     base = base or {}
-    with ctx.workspace(simulate=ctx.sandbox_ready) as ws:
-        connectors = ws.connectors()
-        if ws.simulated:
-            for connector in connectors.values():  # the catalogues name list and tag ids
+    if ctx.sandbox_ready:
+        # As `syncengine show`: the bundled simulators answer on this machine, and their
+        # catalogues name list and tag ids. A real system is never called.
+        with ctx.workspace(simulate=True) as ws:
+            connectors = ws.connectors()
+            for connector in connectors.values():
                 connector.load_catalogue()
-        systems = read_systems(ws.mirror, entity_id, connectors)
+            systems = read_systems(ws.mirror, entity_id, connectors)
+    else:
+        systems = read_systems(ctx.mirror, entity_id, ctx.field_maps())
     read = [s for s in systems if s.values is not None]
     shown = [
         name for name in FIELDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +13,8 @@ from typing import Any
 
 from syncengine.actions import SyncOutcome
 from syncengine.config import Config, environment, load_config
+from syncengine.connectors.base import Connector
+from syncengine.connectors.registry import build_connectors
 from syncengine.connectors.settings import Settings, load_settings
 from syncengine.mirror import Mirror
 from syncengine.mirror.db import resolve
@@ -34,6 +36,8 @@ class WebContext:
     env: Mapping[str, str]
     previews: OrderedDict[str, SyncOutcome] = field(default_factory=OrderedDict)
     undos: OrderedDict[str, UndoPlan] = field(default_factory=OrderedDict)
+    _grouped: OrderedDict[str, Any] = field(default_factory=OrderedDict)  # a preview's contacts
+    _readers: dict[str, Connector] | None = None
     budgets: dict[str, tuple[datetime, dict[str, int]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,6 +51,8 @@ class WebContext:
         return cls(state_dir, config_path, config, mirror, reader, env)
 
     def close(self) -> None:
+        for connector in (self._readers or {}).values():
+            connector.close()
         self.pages.close()
         self.mirror.close()
 
@@ -76,6 +82,23 @@ class WebContext:
 
     def keep_preview(self, outcome: SyncOutcome) -> str:
         return _keep(self.previews, outcome.fingerprint, outcome, self._lock)
+
+    def grouped(self, outcome: SyncOutcome, group: Callable[[SyncOutcome], Any]) -> Any:
+        """``group(outcome)``, computed once per preview kept."""
+        found = self._grouped.get(outcome.fingerprint)
+        if found is None:
+            found = group(outcome)
+            _keep(self._grouped, outcome.fingerprint, found, self._lock)
+        return found
+
+    def field_maps(self) -> Mapping[str, Connector]:
+        """The configured systems' connectors, to read stored records through their field maps
+        (nothing is sent: no catalogue is loaded)."""
+        with self._lock:
+            if self._readers is None:
+                built = build_connectors(self.settings, self.config.options, proactive_limits=False)
+                self._readers = {s: c for s, c in built.items() if s not in self.config.disabled}
+            return self._readers
 
     def keep_undo(self, fingerprint: str, plan: UndoPlan) -> str:
         return _keep(self.undos, fingerprint, plan, self._lock)

@@ -43,39 +43,53 @@ def _calls(outcome: actions.SyncOutcome, op_id: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def contacts(outcome: actions.SyncOutcome, params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The plan per contact, filtered by ``system``, ``field``, ``q`` (name or email) and
-    ``contact`` (entity ids, comma-separated)."""
+def grouped(outcome: actions.SyncOutcome) -> list[dict[str, Any]]:
+    """The plan per contact, sorted by name: each contact's ops (their field changes) and the
+    disagreements the merge settled or left open."""
     tables = run_tables(outcome.report)
-    system, field = params.get("system") or "", params.get("field") or ""
-    text = (params.get("q") or "").casefold()
-    wanted = {e for e in (params.get("contact") or "").split(",") if e}
     groups: dict[str, dict[str, Any]] = {}
 
     def group(entity_id: str | None, who: str) -> dict[str, Any]:
         key = entity_id or who
         return groups.setdefault(
-            key, {"entity_id": entity_id, "who": who, "ops": {}, "disagreements": [], "problems": []}
+            key, {"entity_id": entity_id, "who": who, "ops": {}, "disagreements": []}
         )
 
     for row in tables["changes"]:
-        if (system and row["system"] != system) or (field and row["field"] != field):
-            continue
         ops = group(row["entity_id"], row["who"])["ops"]
         op = ops.setdefault(row["op_id"], {
             "system": row["system"], "kind": row["kind"], "refused": row["refused"], "changes": [],
-            "calls": _calls(outcome, row["op_id"]),
         })  # fmt: skip
         op["changes"].append(row)
     for row in tables["disagreements"]:
-        if (system and system not in row["systems"]) or (field and row["field"] != field):
-            continue
         group(row["entity_id"], row["who"])["disagreements"].append(row)
-    found = [
-        g for g in groups.values()
-        if (not text or text in g["who"].casefold()) and (not wanted or g["entity_id"] in wanted)
-    ]  # fmt: skip
-    return sorted(found, key=lambda g: g["who"].casefold())
+    return sorted(groups.values(), key=lambda g: g["who"].casefold())
+
+
+def contacts(groups: list[dict[str, Any]], params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``groups`` filtered by ``system``, ``field``, ``q`` (name or email) and ``contact``
+    (entity ids, comma-separated)."""
+    system, field = params.get("system") or "", params.get("field") or ""
+    text = (params.get("q") or "").casefold()
+    wanted = {e for e in (params.get("contact") or "").split(",") if e}
+    found = []
+    for g in groups:
+        if (text and text not in g["who"].casefold()) or (wanted and g["entity_id"] not in wanted):
+            continue
+        if system or field:
+            ops = {}
+            for op_id, op in g["ops"].items():
+                changes = [r for r in op["changes"] if (not system or r["system"] == system)
+                           and (not field or r["field"] == field)]  # fmt: skip
+                if changes:
+                    ops[op_id] = {**op, "changes": changes}
+            disagreements = [d for d in g["disagreements"] if (not system or system in d["systems"])
+                             and (not field or d["field"] == field)]  # fmt: skip
+            if not ops and not disagreements:
+                continue
+            g = {**g, "ops": ops, "disagreements": disagreements}
+        found.append(g)
+    return found
 
 
 def preview(request: Request) -> Response:
@@ -94,10 +108,14 @@ def preview(request: Request) -> Response:
 
 def _render(request: Request, outcome: actions.SyncOutcome) -> Response:
     report = outcome.report
+    ctx: WebContext = request.app.state.ctx
     params = {k: v for k, v in request.query_params.items() if k in ("system", "field", "q", "contact")}
-    everyone = contacts(outcome, params)
+    everyone = contacts(ctx.grouped(outcome, grouped), params)
     offset = int_arg(request, "offset")
-    shown = everyone[offset : offset + CONTACTS_PER_PAGE]
+    shown = [
+        {**g, "ops": {op_id: {**op, "calls": _calls(outcome, op_id)} for op_id, op in g["ops"].items()}}
+        for g in everyone[offset : offset + CONTACTS_PER_PAGE]
+    ]
     plan = report.plan
     counts = plan.counts()
     writes = sum(len(p.changes) for p in plan.ops)
