@@ -10,6 +10,8 @@ until a commit settles them.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,6 +73,48 @@ class PushOutcome:
 STORE_BATCH = 100  # confirmed updates stored per commit
 
 
+class PushStoppedError(Exception):
+    """Raised inside a writer thread once the push it serves has ended (its caller was interrupted)."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a writer thread hands the settling thread: one op's result, or its own end (``done``:
+    True, or the exception that ended it)."""
+
+    system: str
+    result: WriteResult | None = None
+    done: bool | BaseException = False
+
+
+class _Writer:
+    """One system's share of a push, written by its connector in a thread of its own."""
+
+    def __init__(self, system: str, connector: Connector, items: list[PlannedOp]) -> None:
+        self.system, self.connector, self.items = system, connector, items
+        self.by_id = {p.op.op_id: p for p in items}
+        self.stop = threading.Event()
+
+    def start(self, answers: queue.Queue[_Answer]) -> None:
+        # A daemon: an interrupted run does not wait for it; what it sent is settled by the next
+        # run's resume, as after a kill.
+        thread = threading.Thread(target=self._run, args=(answers,), name=f"push-{self.system}", daemon=True)
+        thread.start()
+
+    def _run(self, answers: queue.Queue[_Answer]) -> None:
+        def report(result: WriteResult) -> None:
+            if self.stop.is_set():
+                raise PushStoppedError(self.system)
+            answers.put(_Answer(self.system, result=result))
+
+        try:
+            self.connector.push([p.op for p in self.items], on_result=report)
+        except BaseException as exc:  # handed to the settling thread, which decides
+            answers.put(_Answer(self.system, done=exc))
+        else:
+            answers.put(_Answer(self.system, done=True))
+
+
 def landing_window(connector: Connector) -> timedelta:
     """How long a create whose answer was lost may still land in the system: a server does not
     work on a request much longer than the client waits for its answer."""
@@ -93,7 +137,7 @@ class Pusher:
         # Confirmed updates, stored a batch at a time: one that a crash leaves unconfirmed is
         # planned again from fresh data, and rewriting the same values is harmless. Creates are
         # confirmed one by one, so a created record is never created again.
-        self._written: list[tuple[str, RemoteRecord]] = []
+        self._written: dict[str, list[tuple[str, RemoteRecord]]] = {}
 
     # ------------------------------------------------------------------ after a crash
 
@@ -138,6 +182,10 @@ class Pusher:
     # ------------------------------------------------------------------ a run's push
 
     def push(self, planned: list[PlannedOp], on_result: ResultHook | None = None) -> PushOutcome:
+        """Every op is stored and marked sent first; then each system's connector writes in a
+        thread of its own, at that system's pace, so the push lasts as long as the slowest system,
+        not the sum. Their answers come back through one queue and are settled here, on the
+        calling thread, which alone touches the mirror (its sessions are not thread-safe)."""
         outcome = PushOutcome()
         by_system: dict[str, list[PlannedOp]] = {}
         for item in planned:
@@ -160,32 +208,57 @@ class Pusher:
             with self.mirror.transaction():  # one commit for the batch: it is sent as one
                 for op in stored:
                     self.mirror.mark_sent(op.op_id)
-            by_id = {p.op.op_id: p for p in items}
-
-            def settle(result: WriteResult, by_id: dict[str, PlannedOp] = by_id) -> None:
-                item = by_id[result.op_id]
-                self._settle(item, result, outcome)
-                if on_result is not None:
-                    on_result(item, result)
-
-            try:
-                self.connectors[system].push([p.op for p in items], on_result=settle)
-            except StopSystemError as exc:
-                outcome.stopped[system] = str(exc)
-                for item in items:
-                    if item.op.op_id not in outcome.confirmed and item.op.op_id not in outcome.failed:
-                        self._fail(item, exc, outcome, retryable=False)
-            finally:
-                self._store_written(system)
+        writers = [_Writer(system, self.connectors[system], items) for system, items in by_system.items()]
+        answers: queue.Queue[_Answer] = queue.Queue()
+        for writer in writers:
+            writer.start(answers)
+        try:
+            self._collect(writers, answers, outcome, on_result)
+        finally:
+            for writer in writers:
+                writer.stop.set()  # a writer still running stops at its next answer
         return outcome
 
+    def _collect(
+        self,
+        writers: list[_Writer],
+        answers: queue.Queue[_Answer],
+        outcome: PushOutcome,
+        on_result: ResultHook | None,
+    ) -> None:
+        by_system = {w.system: w for w in writers}
+        running = len(writers)
+        error: BaseException | None = None
+        while running:
+            answer = answers.get()
+            writer = by_system[answer.system]
+            if isinstance(answer.done, BaseException) or answer.done is True:
+                running -= 1
+                exc = answer.done if isinstance(answer.done, BaseException) else None
+                if isinstance(exc, StopSystemError):
+                    outcome.stopped[writer.system] = str(exc)
+                    for item in writer.items:
+                        if item.op.op_id not in outcome.confirmed and item.op.op_id not in outcome.failed:
+                            self._fail(item, exc, outcome, retryable=False)
+                elif exc is not None and error is None:
+                    error = exc  # raised once every writer has ended; their answers are settled
+                self._store_written(writer.system)
+                continue
+            assert answer.result is not None
+            item = writer.by_id[answer.result.op_id]
+            self._settle(item, answer.result, outcome)
+            if on_result is not None:
+                on_result(item, answer.result)
+        if error is not None:
+            raise error
+
     def _store_written(self, system: str) -> None:
-        if not self._written:
+        written = self._written.pop(system, [])
+        if not written:
             return
         with self.mirror.transaction():  # the ops and the records as written, together
-            self.mirror.confirm_many([op_id for op_id, _ in self._written])
-            self.mirror.upsert_records(system, [record for _, record in self._written], run_id=self.run_id)
-        self._written = []
+            self.mirror.confirm_many([op_id for op_id, _ in written])
+            self.mirror.upsert_records(system, [record for _, record in written], run_id=self.run_id)
 
     def _settle(self, item: PlannedOp, result: WriteResult, outcome: PushOutcome) -> None:
         op = item.op
@@ -196,8 +269,9 @@ class Pusher:
                 self._settle_create(op.op_id, op, result.record)
                 outcome.created[op.op_id] = result.record.remote_id
             else:
-                self._written.append((op.op_id, result.record))
-                if len(self._written) >= STORE_BATCH:
+                written = self._written.setdefault(op.system, [])
+                written.append((op.op_id, result.record))
+                if len(written) >= STORE_BATCH:
                     self._store_written(op.system)
             outcome.confirmed.add(op.op_id)
             outcome.records.append(result.record)

@@ -610,15 +610,12 @@ class ApolloConnector:
                 "POST", BULK_CREATE, json=bulk_body(unit), idempotent=False, classify=self._classify
             )
         except OutcomeUnknownError as exc:
-            return [self._recover(plan.op, exc) for plan in unit]
+            return self._recover_bulk(unit, exc)
         except TransientError as exc:
             # Not applied (no connection, 408, 429 or 503 after the retries): each op fails as it
             # would alone, and is planned again next run.
             return [WriteResult(plan.op.op_id, ok=False, error=exc) for plan in unit]
-        created = answer.get("created_contacts") if isinstance(answer, Mapping) else None
-        if not isinstance(created, list) or len(created) != len(unit):
-            raise ConfigError("bulk_create answered a different number of contacts", system=self.system)
-        ids = [str(item["id"]) for item in created]
+        ids = self._created_ids(unit, answer)
         changes = created_label_changes(unit, ids)
         label_errors = self._label_calls(
             membership_calls(ADD_LABELS, changes), {p.op.op_id: dataclasses.replace(p.op, remote_id=i)
@@ -643,6 +640,30 @@ class ApolloConnector:
             for plan, i in zip(unit, ids, strict=True)
         ]  # fmt: skip
 
+    def _created_ids(self, unit: Sequence[CreatePlan], answer: Any) -> list[str]:
+        """The record id of each create of a bulk call, in order. A contact Apollo merged into one it
+        held (an email-import placeholder with that email) comes back in ``existing_contacts``: that
+        record is the op's, linked, not created again; the others come in ``created_contacts``, in
+        the order sent."""
+        created = answer.get("created_contacts") if isinstance(answer, Mapping) else None
+        existing = answer.get("existing_contacts") if isinstance(answer, Mapping) else None
+        existing = existing if isinstance(existing, list) else []
+        if not isinstance(created, list) or len(created) + len(existing) != len(unit):
+            raise ConfigError("bulk_create answered a different number of contacts", system=self.system)
+        merged: dict[str, list[str]] = {}
+        for item in existing:
+            if isinstance(item, Mapping) and item.get("id"):
+                merged.setdefault(str(item.get("email") or "").casefold(), []).append(str(item["id"]))
+        fresh = iter(str(item["id"]) for item in created if isinstance(item, Mapping) and item.get("id"))
+        ids: list[str] = []
+        for plan in unit:
+            email = str(plan.body.get("email") or "").casefold()
+            found = merged.get(email) if email else None
+            ids.append(found.pop(0) if found else next(fresh, ""))
+        if "" in ids or any(merged.values()):
+            raise ConfigError("bulk_create answered contacts that match none sent", system=self.system)
+        return ids
+
     def _read_created(self, ids: list[str]) -> dict[str, RemoteRecord]:
         """New records in the GET shape: the newest page of search, then GET for any it missed."""
         items, _ = self._walk().page(created_search(()).body)
@@ -660,6 +681,49 @@ class ApolloConnector:
             method="POST",
             path=BULK_CREATE,
         )
+
+    def _recover_bulk(self, unit: Sequence[CreatePlan], exc: OutcomeUnknownError) -> list[WriteResult]:
+        """A bulk create whose answer was lost: one page of the newest contacts tells which of its
+        creates landed (by email, or name and company, created since first sent). Those are
+        confirmed, with their lists added as the answer would have had them; the others stay
+        unknown, for the next run to look for among the records it pulls before anything is sent
+        again."""
+        try:
+            items, _ = self._walk().page(created_search(()).body)
+        except StopSystemError:
+            raise
+        except ConnectorError:
+            return [WriteResult(plan.op.op_id, ok=False, error=exc) for plan in unit]
+        found: dict[str, Mapping[str, Any]] = {}
+        taken: set[str] = set()
+        for plan in unit:
+            sent_at = self._sent_at.get(plan.op.op_id)
+            stop = sent_at - self.options.overlap if sent_at is not None else None
+            for item in items:
+                created_at = parse_time(item.get("created_at"))
+                if stop is not None and created_at is not None and created_at < stop:
+                    break
+                if _matches(item, plan.op.values) and str(item["id"]) not in taken:
+                    found[plan.op.op_id] = item
+                    taken.add(str(item["id"]))
+                    break
+        landed = [plan for plan in unit if plan.op.op_id in found]
+        ids = [str(found[plan.op.op_id]["id"]) for plan in landed]
+        label_errors = self._label_calls(
+            membership_calls(ADD_LABELS, created_label_changes(landed, ids)),
+            {p.op.op_id: dataclasses.replace(p.op, remote_id=i) for p, i in zip(landed, ids, strict=True)},
+        )  # fmt: skip
+        results = []
+        for plan in unit:
+            item = found.get(plan.op.op_id)
+            if item is None:
+                results.append(WriteResult(plan.op.op_id, ok=False, error=exc))
+                continue
+            errors = label_errors.get(plan.op.op_id, ())
+            raw = item if errors else with_labels(item, plan.labels, (), self._label_ids())
+            results.append(WriteResult(plan.op.op_id, ok=True, record=self._record(raw), recovered=True,
+                                       left_out=errors))  # fmt: skip
+        return results
 
     def _recover(self, op: WriteOp, exc: OutcomeUnknownError) -> WriteResult:
         try:

@@ -133,3 +133,22 @@ def test_a_create_with_a_typed_phone_is_one_post_with_its_lists(
     assert results[0].ok
     assert [c for c in calls(apollo) if c != ("GET", "/labels")] == [("POST", "/contacts")]
     assert results[0].record is not None and names(connector, results[0].record.remote_id) == {"x"}
+
+
+def test_a_create_apollo_merges_into_a_placeholder_is_linked_to_it(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    """bulk_create answers a contact merged into an "email_import" placeholder in
+    ``existing_contacts``: that record is the op's, and nothing is created twice."""
+    placeholder = {"email": "person703@apollo.example", "original_source": "email_import"}
+    held = apollo.sim.seed_contacts([placeholder])[0]
+    ops = [WriteOp(f"e{i}", "apollo", "create", values=person(700 + i, owner=None)) for i in range(6)]
+
+    results = connector.push(ops)
+
+    assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
+    assert results[3].record is not None and results[3].record.remote_id == held["id"]
+    emails = [c["email"] for c in apollo.contacts()]
+    assert sorted(emails) == sorted(f"person{700 + i}@apollo.example" for i in range(6))
+    written = [r.record.raw["email"] for r in results if r.record]
+    assert written == [f"person{700 + i}@apollo.example" for i in range(6)]
