@@ -1,0 +1,71 @@
+"""Lists are cut into pages and filtered by the database, and the errors inbox's actions each
+leave a trace: dismissing owed work or an error, retrying every contact owed one kind of work."""
+
+from __future__ import annotations
+
+import re
+
+from web_world import WebClient, WebWorld
+
+from syncengine.mirror import Owed, RecordProblem
+
+
+def seeded(web: WebWorld, people: int) -> list[str]:
+    """``people`` entities with open conflicts on city, owed work and a failed record each."""
+    mirror = web.ctx.mirror
+    run = mirror.start_run().id
+    entities = mirror.new_entities(people)
+    mirror.set_base_many({e: {"first_name": f"P{i:03d}", "city": "Rome"} for i, e in enumerate(entities)},
+                         run_id=run)  # fmt: skip
+    for e in entities:
+        mirror.open_conflict(e, "city", base_value="Rome", values={"apollo": "Oslo", "leadconnector": "Bern"},
+                             policy="manual", run_id=run)  # fmt: skip
+    mirror.owe(Owed(e, "leadconnector", "failed" if i % 2 else "deferred", f"why {i}", run)
+               for i, e in enumerate(entities))  # fmt: skip
+    mirror.add_record_errors(RecordProblem("leadconnector", f"refused {i}", f"L{i}", e, "city", run)
+                             for i, e in enumerate(entities))  # fmt: skip
+    mirror.finish_run(run, "partial", counts={"failed": people})
+    return entities
+
+
+def shown_ids(html: str) -> list[str]:
+    return re.findall(r'id="conflict-(\d+)"', html)
+
+
+def test_conflicts_come_fifty_a_page_and_filtered_by_field(web: WebWorld) -> None:
+    seeded(web, 120)
+    client = WebClient(web.url)
+    first = client.http.get("/conflicts").text
+    third = client.http.get("/conflicts?offset=100").text
+    assert len(shown_ids(first)) == 50 and len(shown_ids(third)) == 20
+    assert not set(shown_ids(first)) & set(shown_ids(third))
+    assert "1–50 of 120" in first and "next →" in first and "101–120 of 120" in third
+    assert shown_ids(client.http.get("/conflicts?field=company").text) == []
+    assert len(shown_ids(client.http.get("/conflicts?field=city&offset=50").text)) == 50
+
+
+def test_dismissing_and_retrying_from_the_inbox_leave_a_trace(web: WebWorld) -> None:
+    entities = seeded(web, 6)
+    client = WebClient(web.url)
+    inbox = client.http.get("/errors?reason=failed").text
+    assert "1–3 of 3" in inbox
+
+    dismissed = client.post("/errors/dismiss", entity_id=entities[1], system="leadconnector", reason="failed")
+    assert dismissed.status_code == 200 and "dismissed owed work (failed): why 1" in dismissed.text
+    assert {o.entity_id for o in web.ctx.mirror.owed(reason="failed")} == {entities[3], entities[5]}
+    again = client.post("/errors/dismiss", entity_id=entities[1], system="leadconnector", reason="failed")
+    assert again.status_code == 409 and "no longer owed" in again.text
+
+    [error] = [p for p in web.ctx.mirror.record_errors() if p.message == "refused 2"]
+    assert client.post("/errors/dismiss-error", id=str(error.id)).status_code == 200
+    inbox = client.http.get("/errors").text
+    assert "refused 2" not in inbox.split("What people did here")[0] and "refused 3" in inbox
+    assert f"dismissed error #{error.id}" in inbox.split("What people did here")[1]
+
+    retried = client.http.post("/errors/retry-kind", data={"csrf": client.csrf(), "reason": "deferred"},
+                               follow_redirects=False)  # fmt: skip
+    assert retried.status_code == 303 and retried.headers["location"].startswith("/preview?")
+    retry = {o.entity_id for o in web.ctx.mirror.owed(reason="retry")}
+    assert retry == {entities[0], entities[2], entities[4]}
+    assert any("retry asked: every contact owed 'deferred' (3)" in p.message
+               for p in web.ctx.mirror.record_errors())  # fmt: skip
