@@ -4,8 +4,9 @@ leave a trace: dismissing owed work or an error, retrying every contact owed one
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
-from web_world import WebClient, WebWorld
+from web_world import WebClient, WebWorld, ada_and_grace
 
 from syncengine.mirror import Owed, RecordProblem
 
@@ -69,3 +70,17 @@ def test_dismissing_and_retrying_from_the_inbox_leave_a_trace(web: WebWorld) -> 
     assert retry == {entities[0], entities[2], entities[4]}
     assert any("retry asked: every contact owed 'deferred' (3)" in p.message
                for p in web.ctx.mirror.record_errors())  # fmt: skip
+
+
+def test_two_tabs_approving_the_same_preview_at_once_run_it_once(web: WebWorld) -> None:
+    ada_and_grace(web)
+    tabs = [WebClient(web.url), WebClient(web.url)]
+    shown = tabs[0].preview_fingerprint()
+    assert tabs[1].preview_fingerprint() == shown
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda tab: tab.post("/preview/run", fp=shown), tabs))
+    paths = sorted(a.url.path for a in answers)
+    assert paths[0].startswith("/history/run/") and paths[1] == "/preview"  # the second saw a new plan
+    assert len([r for r in web.ctx.mirror.recent_runs(10) if not r.dry_run]) == 1
+    graces = [c for c in web.sim("leadconnector").contacts() if c.get("email") == "grace@x.example"]
+    assert len(graces) == 1  # created once
