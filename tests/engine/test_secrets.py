@@ -97,7 +97,7 @@ def quoting(world: World) -> Iterator[Quoting]:
     try:
         quoted_env = dict(env)
         for system, thread in threads.items():
-            quoted_env[URLS[system]] = thread.url + world.cluster[system].spec.path
+            quoted_env[URLS[system]] = thread.url + world.cluster[system].spec.simulator.path
         yield Quoting(servers, quoted_env)
     finally:
         for thread in threads.values():
