@@ -8,7 +8,9 @@ receiver trusts; the command prints how to edit a contact there and watch it rea
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import threading
 from pathlib import Path
 
 import httpx
@@ -105,9 +107,23 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _serve(app: Starlette, listener: socket.socket) -> None:
-    """uvicorn in this thread: SIGINT or SIGTERM ends it once the requests in flight are answered."""
+    """Serve until SIGINT or SIGTERM, then stop once the requests in flight are answered. uvicorn
+    runs in a thread, so the signals stay ours (it would re-raise them, ending with exit 130)."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[listener])
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    stopping = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in signals}
+    try:
+        thread.start()
+        while thread.is_alive() and not stopping.wait(0.5):
+            pass
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _point_simulator_here(ws: Workspace, url: str) -> WebhookKeys:

@@ -2,10 +2,11 @@
 
 With targets the engine reads only those records (``Connector.fetch_many``), leaves the other
 systems' mirrored records standing for them and moves no cursor; everything else is a run like a
-scheduled one: rules, conflicts, outbox, budgets, history. ``None`` is the scheduled poll. The
-lock is the state lock every writing command holds (``state_lock.hold_state``), so a targeted sync
-never overlaps a ``sync``, ``run`` or ``resolve`` of the same state: it waits up to ``wait``
-seconds, then the contacts stay queued for the worker's next try.
+scheduled one: rules, conflicts, outbox, budgets, history. ``None`` is the scheduled poll, and
+also what runs while a system was never pulled into this state. The lock is the state lock every
+writing command holds (``state_lock.hold_state``), so a targeted sync never overlaps a ``sync``,
+``run`` or ``resolve`` of the same state: it waits up to ``wait`` seconds, then the contacts stay
+queued for the worker's next try.
 """
 
 from __future__ import annotations
@@ -51,9 +52,13 @@ class EngineSync:
             if self.hold_lock:
                 location = resolve(self.ws.config.database, self.ws.config.state_dir)
                 held.enter_context(hold_state(location, wait=self.wait, command="webhooks"))
-            engine = Engine(
-                self.ws.mirror, self.connectors(), self.ws.rules, default_region=self.ws.config.default_region
-            )
+            connectors = self.connectors()
+            region = self.ws.config.default_region
+            engine = Engine(self.ws.mirror, connectors, self.ws.rules, default_region=region)
+            if targets is not None and any(self.ws.mirror.get_cursor(s) is None for s in connectors):
+                # A system never pulled has no mirrored records to stand for its own: a targeted run
+                # would take its people for new ones and create them again. A full first run instead.
+                targets = None
             report = _run(engine, targets)
         if self.on_report is not None:
             self.on_report(report, targets)
@@ -68,15 +73,16 @@ class EngineSync:
         return self._connectors
 
 
-def supports_targets(engine: Engine) -> bool:
-    return "targets" in inspect.signature(engine.run).parameters
+def supports_targets() -> bool:
+    """Whether this engine runs targeted syncs (``Engine.run(targets=...)``)."""
+    return "targets" in inspect.signature(Engine.run).parameters
 
 
 def _run(engine: Engine, targets: Targets | None) -> RunReport:
     if targets is None:
         return engine.run()
     run: Callable[..., Any] = engine.run
-    if supports_targets(engine):
+    if supports_targets():
         report: RunReport = run(targets={s: list(ids) for s, ids in targets.items()})
         return report
     # An engine without targeted runs: an incremental run reads these contacts' changes too.
