@@ -7,6 +7,8 @@ lines; there each row is one line instead, its cells separated by `` | `` and ne
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -71,3 +73,27 @@ def print_rows(
     for row in rows:
         line = SEPARATOR.join(one_line(_joined(cell, "; ")) for cell in row)
         console.print(Text(line), soft_wrap=True)
+
+
+def print_schedule(console: Console, schedule: Any) -> None:
+    """A plan's calls per system and endpoint against the documented rate limits
+    (``schedule_estimate.Schedule``): how many, how many this run sends, how long the limits make
+    them take and when they are done, with the systems pushed in parallel."""
+    from syncengine.schedule_estimate import duration
+
+    rows = []
+    for s in schedule.systems:
+        end = (schedule.at + timedelta(seconds=s.seconds)).strftime("%Y-%m-%d %H:%M UTC")
+        counts = (f"{s.calls:,}", f"{s.this_run:,}", f"{s.later:,}")
+        rows.append((s.system, "all", *counts, duration(s.seconds), end))
+        for e in s.endpoints:
+            why = f" ({e.binding} limit)" if e.binding else ""
+            counts = (f"{e.calls:,}", f"{e.this_run:,}", f"{e.later:,}")
+            rows.append(("", e.endpoint, *counts, duration(e.seconds) + why, ""))
+    if not rows:
+        return
+    columns = ("system", "endpoint", "calls", "this run", "later runs", "the limits take", "done about")
+    print_rows(console, "Schedule (documented rate limits; systems in parallel)", columns, rows,
+               right=("calls", "this run", "later runs"))  # fmt: skip
+    end = schedule.done_at.strftime("%Y-%m-%d %H:%M UTC")
+    console.print(Text(f"all systems done in about {duration(schedule.seconds)} ({end})"), soft_wrap=True)

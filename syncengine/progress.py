@@ -1,6 +1,9 @@
-"""Progress of long pulls and pushes on a terminal: one bar per phase and system with counts, and
-one line per system that waits for a rate limit, kept current. Silent when stderr is not a
-terminal, so JSON output, pipes and CI logs stay clean (``SYNCENGINE_PROGRESS=1`` forces it on, ``0`` off)."""
+"""Progress of long pulls and pushes on a terminal: one bar per phase and system with counts and the
+time left at the pace so far (systems are pushed in parallel, each at the pace its rate limits
+allow), one line per system that waits for a rate limit, kept current, and the schedule a run
+expects (``show_schedule``: per system its calls, what this run sends and when the limits let the
+rest be done). Silent when stderr is not a terminal, so JSON output, pipes and CI logs stay clean
+(``SYNCENGINE_PROGRESS=1`` forces it on, ``0`` off)."""
 
 from __future__ import annotations
 
@@ -10,9 +13,18 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from syncengine.connectors.http import RateLimitWait
+from syncengine.schedule_estimate import Schedule, lines
 
 
 def wanted(stream: object = None) -> bool:
@@ -35,6 +47,7 @@ class SyncProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=self.console,
             transient=False,
             disable=not self.enabled,
@@ -56,6 +69,14 @@ class SyncProgress:
         if key not in self._tasks:
             self._tasks[key] = self._progress.add_task(f"{phase} {system}", total=total)
         self._progress.update(self._tasks[key], completed=count, total=total)
+
+    def show_schedule(self, schedule: Schedule) -> None:
+        """The run's schedule above the bars: per system its calls, this run's share, and how long
+        the documented limits make them take."""
+        if not self.enabled or not schedule.systems:
+            return
+        for line in lines(schedule, endpoints=0):
+            self._progress.console.print(f"[dim]{escape(line)}[/]")
 
     def on_wait(self, wait: RateLimitWait) -> None:
         """One line per system that waited, kept current: how many waits, how long in all, the
