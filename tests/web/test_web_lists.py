@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from web_world import WebClient, WebWorld, ada_and_grace
 
 from syncengine.mirror import Owed, RecordProblem
@@ -84,3 +85,20 @@ def test_two_tabs_approving_the_same_preview_at_once_run_it_once(web: WebWorld) 
     assert len([r for r in web.ctx.mirror.recent_runs(10) if not r.dry_run]) == 1
     graces = [c for c in web.sim("leadconnector").contacts() if c.get("email") == "grace@x.example"]
     assert len(graces) == 1  # created once
+
+
+def test_the_overview_shows_the_rate_budget_left_once_the_app_has_called_a_system(
+    web: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNCENGINE_CLIENT_BUDGET", "on")  # the documented limits, counted by the client
+    ada_and_grace(web)
+    client = WebClient(web.url)
+    before = client.http.get("/").text
+    assert before.count("not known yet") == 3
+    client.http.get("/preview")
+    after = client.http.get("/").text
+    apollo = re.search(r'id="system-apollo".*?rate budget left: (.*?)</div>', after, re.S)
+    assert apollo, after
+    left = re.search(r"minute (\d+)", apollo.group(1))
+    assert left and 0 < int(left.group(1)) < 200, apollo.group(1)  # the professional plan: 200 a minute
+    assert after.count("not known yet") == 1  # CorporateMerch is not configured here
