@@ -27,11 +27,16 @@ def serve(
     Listens on 127.0.0.1 unless --host says otherwise; then it prints a token to sign in with, once.
     With no credentials set, it works on the bundled simulators, as `sync` does.
     """
-    from syncengine.commands import _guard
+    from syncengine.commands import EXIT_USAGE, _guard, err
+    from syncengine.web.server import ServeError
     from syncengine.web.server import serve as run
 
     with _guard():
-        run(host=host, port=port, state_dir=state, config_path=config, announce=_print)
+        try:
+            run(host=host, port=port, state_dir=state, config_path=config, announce=_print)
+        except ServeError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from exc
 
 
 def _print(line: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,12 +29,29 @@ def serve(
     guard, token = Guard.for_host(host)
     try:
         app = create_app(ctx, guard)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        listening = _listen(host, port)  # bound first, so port 0 is announced as the one chosen
         shown = f"[{host}]" if ":" in host else host
-        announce(f"syncengine serve: http://{shown}:{port}/ (Ctrl-C stops it)")
+        announce(f"syncengine serve: http://{shown}:{listening.getsockname()[1]}/ (Ctrl-C stops it)")
         if token is not None:
             announce(f"listening beyond this machine: sign in with the token {token}")
             announce("(shown this once and kept only as a digest: restart the server for a new one)")
-        server.run()
+        server.run(sockets=[listening])
     finally:
         ctx.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return listening
+
+
+class ServeError(Exception):
+    """The address to listen on is taken or not this machine's."""
