@@ -11,6 +11,7 @@ import logging
 import signal
 import socket
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -57,7 +58,7 @@ def webhooks(
     2026-07-01), checked against replays (webhookId, timestamp within 5 minutes), answered at once
     and queued in the state directory; a worker then syncs the queued contacts under the state lock.
     Scheduled polling stays the source of truth: LeadConnector never resends a lost webhook.
-    """  # fmt: skip
+    """
     with _guard():
         env = environment(None)
         sandbox = not load_settings(env).configured
@@ -73,25 +74,33 @@ def webhooks(
         if SYSTEM not in ws.settings.configured:
             raise StopSystemError("webhooks come from LeadConnector: set LEADCONNECTOR_TOKEN and "
                                   "LEADCONNECTOR_LOCATION_ID")  # fmt: skip
-        listener = _listen(host, port)
-        url = f"http://{host}:{listener.getsockname()[1]}{path}"
-        if ws.simulated:
-            keys = _point_simulator_here(ws, url)
-        inbox = Inbox(ws.config.state_dir / INBOX_FILE)
-        sync = EngineSync(ws, hold_lock=not ws.simulated, wait=wait, on_report=_print_run)
-        worker = SyncWorker(inbox, sync, poll_every=every, on_error=_print_failure)
-        receiver = Receiver(
-            keys, inbox, location_id=ws.settings.system(SYSTEM).location_id, on_queued=worker.wake
-        )
-        out.print(f"Receiving LeadConnector webhooks at {escape(url)}")
-        if ws.simulated:
-            _print_sandbox_hint(ws)
-        worker.start()
-        try:
-            _serve(build_app(receiver, path), listener)
-        finally:
-            worker.stop()
-            inbox.close()
+        with closing(_listen(host, port)) as listener:
+            _receive(ws, listener, host, path, keys, every, wait)
+
+
+def _receive(
+    ws: Workspace, listener: socket.socket, host: str, path: str, keys: WebhookKeys, every: float | None,
+    wait: float,
+) -> None:
+    """Serve the receiver on ``listener`` with its worker until a signal; the sandbox's LeadConnector
+    simulator is pointed here first, and its keys trusted instead of ``keys``."""
+    url = f"http://{host}:{listener.getsockname()[1]}{path}"
+    if ws.simulated:
+        keys = _point_simulator_here(ws, url)
+    inbox = Inbox(ws.config.state_dir / INBOX_FILE)
+    sync = EngineSync(ws, hold_lock=not ws.simulated, wait=wait, on_report=_print_run)
+    worker = SyncWorker(inbox, sync, poll_every=every, on_error=_print_failure)
+    location = ws.settings.system(SYSTEM).location_id
+    receiver = Receiver(keys, inbox, location_id=location, on_queued=worker.wake)
+    out.print(f"Receiving LeadConnector webhooks at {escape(url)}")
+    if ws.simulated:
+        _print_sandbox_hint(ws)
+    worker.start()
+    try:
+        _serve(build_app(receiver, path), listener)
+    finally:
+        worker.stop()
+        inbox.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:
