@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from webhook_world import WebhookWorld, webhook_world
 
 from syncengine.mirror.db import resolve
@@ -26,6 +27,12 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
 def company_in_apollo(world: WebhookWorld, email: str) -> str | None:
     company: str | None = world.apollo_by_email()[email].get("organization_name")
     return company
+
+
+def apollo_labels(world: WebhookWorld) -> list[dict[str, str]]:
+    url = world.cluster["apollo"].admin_url + "/labels"
+    labels: list[dict[str, str]] = httpx.get(url, timeout=10).json()["labels"]
+    return labels
 
 
 def shared_people(world: WebhookWorld) -> list[tuple[str, str]]:
@@ -109,3 +116,19 @@ def test_a_targeted_sync_waits_for_another_run_of_the_same_state(tmp_path: Path)
             assert company_in_apollo(world, email) == before and world.inbox.size() == 1
         assert eventually(lambda: company_in_apollo(world, email) == "After The Lock")
         assert world.worker.wait_idle(10) and world.inbox.size() == 0
+
+
+def test_a_tag_added_in_leadconnector_reaches_apollo_as_a_label(tmp_path: Path) -> None:
+    with webhook_world(tmp_path) as world:
+        email, lc_id = shared_people(world)[1]
+        tags = world.lc_by_email()[email].get("tags", [])
+        world.lc_admin("PATCH", f"/contacts/{lc_id}", json={"tags": [*tags, "webhook-vip"]})
+        kinds = [d["type"] for d in world.lc_admin("GET", "/webhooks/deliveries").json()["deliveries"]]
+        assert kinds == ["ContactTagUpdate"]
+
+        def labelled() -> bool:
+            names = {label["id"]: label["name"] for label in apollo_labels(world)}
+            held = world.apollo_by_email()[email].get("label_ids") or []
+            return "webhook-vip" in {names.get(i) for i in held}
+
+        assert eventually(labelled)
