@@ -5,11 +5,13 @@ Errors become exit codes in one place (``_guard``); see ``syncengine.cli`` for t
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from syncengine import actions
+from syncengine import actions, schedule_estimate
 from syncengine import report as reports
 from syncengine.config import ConfigFileError, environment, load_config
 from syncengine.connectors.errors import ConnectorError, StopSystemError
@@ -25,7 +27,7 @@ from syncengine.connectors.http import RateLimitWait
 from syncengine.connectors.settings import load_settings
 from syncengine.mirror import MirrorError
 from syncengine.mirror.db import resolve as resolve_location
-from syncengine.output import Output
+from syncengine.output import Output, print_schedule
 from syncengine.plan import who
 from syncengine.progress import SyncProgress
 from syncengine.rules import RulesError
@@ -118,10 +120,33 @@ def _run_once(
 def _run_with(
     ws: Workspace, progress: SyncProgress, *, dry_run: bool, full: bool, allow_mass_change: bool
 ) -> tuple[RunReport, dict[str, Any]]:
+    connectors = ws.connectors(on_wait=progress.on_wait)
     done = actions.run_sync(
-        ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, progress=progress
-    )
+        ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, progress=progress,
+        connectors=connectors,
+    )  # fmt: skip
+    if dry_run:  # the preview's schedule, for it and for `status`
+        systems = {p.op.op_id: p.op.system for p in done.report.plan.ops}
+        schedule = schedule_estimate.of_plan(done.calls, systems, schedule_estimate.limiters_of(connectors),
+                                             datetime.now(UTC))  # fmt: skip
+        _store_schedule(ws, schedule)
     return done.report, dict(done.calls)
+
+
+SCHEDULE_FILE = "schedule.json"  # the last preview's schedule, in the state dir
+
+
+def _store_schedule(ws: Workspace, schedule: schedule_estimate.Schedule) -> None:
+    path = ws.config.state_dir / SCHEDULE_FILE
+    reports.write_private(path, json.dumps(schedule.to_dict()))
+
+
+def _stored_schedule(ws: Workspace) -> schedule_estimate.Schedule | None:
+    try:
+        stored = json.loads((ws.config.state_dir / SCHEDULE_FILE).read_text())
+        return schedule_estimate.Schedule.from_dict(stored)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _strictly(report: RunReport, strict: bool) -> RunReport:
@@ -142,10 +167,16 @@ def _emit(
 ) -> None:
     # The state keeps the field a system named for each failed write.
     stored = ws.mirror.record_errors(run_id=report.run_id) if ws and not report.dry_run else []
+    schedule = _stored_schedule(ws) if ws is not None and report.dry_run else None
     if as_json:
-        print(reports.dumps(reports.run_dict(report, calls, stored)))
+        data = reports.run_dict(report, calls, stored)
+        if schedule is not None:
+            data["schedule"] = schedule.to_dict()
+        print(reports.dumps(data))
     else:
         reports.print_run(out, report, detail=detail, stored=stored)
+        if schedule is not None and schedule.systems:
+            print_schedule(out, schedule)
     if html is not None:
         reports.write_private(html, reports.run_html(report))
         if not as_json:
@@ -195,7 +226,7 @@ def sync(
                 "[bold]No credentials set: syncing the bundled simulators[/] (sample data in the state dir)."
             )
             preview, calls = _run_once(ws, dry_run=True, full=full)
-            _emit(_strictly(preview, strict), calls, as_json=False, html=None, detail=detail)
+            _emit(_strictly(preview, strict), calls, as_json=False, html=None, detail=detail, ws=ws)
             if dry_run:
                 if not detail:
                     _more(html)
@@ -241,7 +272,7 @@ def plan(
     """Preview a sync (a dry run): counts, then each contact and field with current value, new value, why."""
     with _guard(), _workspace(state, config, simulate=True) as ws:
         report, calls = _run_once(ws, dry_run=True, full=full)
-        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=True)
+        _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=True, ws=ws)
     raise typer.Exit(_exit_code(report, strict=strict))
 
 
@@ -405,9 +436,13 @@ def status(
         stored = ws.mirror.record_errors(run_id=last.id) if last else []
         errors = [p for p in stored if not RunReport.is_warning(p)]
         warnings = [p for p in stored if RunReport.is_warning(p)]
-        owed_counts = ws.mirror.owed_counts()
-        owed = ws.mirror.owed(limit=OWED_SHOWN)
+        # Waiting contacts are listed apart from owed work: they are no run's failure.
+        owed_counts = {r: n for r, n in ws.mirror.owed_counts().items() if r != "waiting"}
+        owed = [o for o in ws.mirror.owed(limit=OWED_SHOWN + 50) if o.reason != "waiting"][:OWED_SHOWN]
+        waiting_counts = ws.mirror.waiting_counts()
+        waiting = ws.mirror.waiting(limit=OWED_SHOWN)
         demo = not ws.settings.configured and (ws.config.state_dir / SIMULATOR_STATE).exists()
+        schedule = _stored_schedule(ws)
     data = {
         "schema": reports.SCHEMA_VERSION,
         "state": {"backend": info.backend, "location": info.location, "schema_version": info.schema_version},
@@ -427,7 +462,12 @@ def status(
         "owed": {"entities_by_reason": owed_counts, "first": [
             {"entity_id": o.entity_id, "system": o.system or None, "reason": o.reason, "detail": o.detail,
              "run_id": o.run_id, "since": o.at.isoformat() if o.at else None} for o in owed]},
+        "waiting": {"creates": waiting_counts["create"], "records": waiting_counts["link"], "first": [
+            {"system": w.system, "entity_id": w.entity_id, "remote_id": w.remote_id, "reason": w.reason,
+             "run_id": w.run_id, "since": w.at.isoformat() if w.at else None} for w in waiting]},
     }  # fmt: skip
+    if schedule is not None:
+        data["schedule"] = schedule.to_dict()
     if as_json:
         print(reports.dumps(data))
         return
@@ -451,6 +491,18 @@ def status(
         out.print(f"owed to the next run (entities by reason): {shown}")
         for o in owed:
             out.print(f"  {o.entity_id[:8]} {o.system or '-':<15} {o.reason:<18} {escape(o.detail)}")
+    if waiting:
+        # Not errors: each is looked at again when it, a record sharing its keys, or the rules change.
+        out.print(
+            f"waiting for a change: {waiting_counts['create']} creates a system refuses, "
+            f"{waiting_counts['link']} records matching several people"
+        )
+        for w in waiting:
+            ref = w.remote_id or f"entity {(w.entity_id or '')[:8]}"
+            out.print(f"  {w.system:<15} {ref:<22} {escape(w.reason)}")
+    if schedule is not None and schedule.systems:
+        out.print(f"schedule of the last preview ({schedule.at:%Y-%m-%d %H:%M} UTC):", markup=False)
+        print_schedule(out, schedule)
 
 
 def _state_in_use(ws: Workspace) -> bool:

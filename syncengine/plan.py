@@ -55,6 +55,19 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A contact a system refuses for a reason only a change can remove (a required field missing):
+    not sent, not an error of the run, and looked at again only when the contact or the rules
+    change."""
+
+    entity_id: str
+    who: str
+    system: str
+    reason: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
 class MatchOutcome:
     linked: int = 0  # records linked to an entity that already existed
     new_entities: int = 0  # entities made from records found nowhere else, or matched only among themselves
@@ -82,6 +95,15 @@ class Plan:
     notes: list[Note] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
     match: MatchOutcome = field(default_factory=MatchOutcome)
+    waiting: list[Waiting] = field(default_factory=list)
+
+    def extend(self, other: Plan) -> None:
+        """Add a batch's plan to the run's."""
+        self.ops.extend(other.ops)
+        self.conflicts.extend(other.conflicts)
+        self.notes.extend(other.notes)
+        self.problems.extend(other.problems)
+        self.waiting.extend(other.waiting)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{system: {"create": n, "update": m}}``."""

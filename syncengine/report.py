@@ -111,6 +111,18 @@ def plan_dict(plan: Plan, calls: Mapping[str, Sequence[HttpCall]] | None = None)
         ],
         "errors": [problem_dict(p) for p in plan.problems if not RunReport.is_warning(p)],
         "warnings": [problem_dict(p) for p in plan.problems if RunReport.is_warning(p)],
+        # Creates a system refuses for a reason only a change removes: not errors, not sent again
+        # until the contact or the rules change.
+        "waiting": [
+            {
+                "entity_id": w.entity_id,
+                "contact": w.who,
+                "system": w.system,
+                "field": w.field,
+                "reason": w.reason,
+            }
+            for w in plan.waiting
+        ],
     }
 
 
@@ -167,6 +179,7 @@ def run_dict(
         **plan_dict(report.plan, calls),
     }
     data["errors"] += [problem_dict(p) for p in failed_writes(report, stored)]
+    data["waiting_records"] = report.waiting_records  # left unlinked earlier, nothing about them changed
     return data
 
 
@@ -303,6 +316,17 @@ def print_run(
         print_problems(console, report.problems, title="Record problems")
     if report.warnings:
         print_problems(console, report.warnings, title="Warnings (values kept as they are, not copied)")
+    if report.plan.waiting:
+        waiting = [
+            RecordProblem(
+                system=w.system,
+                message=f"create of {w.who}: {w.reason}",
+                entity_id=w.entity_id,
+                field=w.field,
+            )
+            for w in report.plan.waiting
+        ]
+        print_problems(console, waiting, title="Waiting for a change (not sent; not errors)")
 
 
 MAX_PROBLEM_ROWS = 20

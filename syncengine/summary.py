@@ -76,6 +76,29 @@ def print_summary(console: Console, report: RunReport, failures: Sequence[Record
     print_groups(console, f"{_plural(len(failures), 'error')}{foreseen}", failures)
     unread = "values that could not be read, kept as they are and not copied"
     print_groups(console, f"{_plural(len(report.warnings), 'warning')} ({unread})", report.warnings)
+    if report.plan.waiting:
+        why = (
+            "not errors: looked at again when the contact or the rules change; `syncengine status` lists them"
+        )
+        print_groups(
+            console, f"{_plural(len(report.plan.waiting), 'create')} wait ({why})", waiting_problems(report)
+        )
+    if report.waiting_records:
+        console.print(
+            f"{_plural(report.waiting_records, 'record')} left unlinked earlier (matching several people) "
+            "still wait for a change or a person (`syncengine status`)",
+            markup=False,
+        )
+
+
+def waiting_problems(report: RunReport) -> list[RecordProblem]:
+    """The run's waiting creates, worded as problems so that they group by reason."""
+    return [
+        RecordProblem(
+            system=w.system, message=f"create of {w.who}: {w.reason}", entity_id=w.entity_id, field=w.field
+        )
+        for w in report.plan.waiting
+    ]
 
 
 def print_groups(console: Console, headline: str, problems: Sequence[RecordProblem]) -> None:

@@ -280,6 +280,8 @@ def _reported(mirror: Mirror | None) -> tuple[set[tuple[str, str]], set[tuple[st
     if mirror is None:
         return set(), set()
     owed = {(o.entity_id, o.system) for o in mirror.owed()}
+    # Contacts that wait for a change (a refused create, an ambiguous match) stay listed until then.
+    owed |= {(w.system, w.remote_id) for w in mirror.waiting() if w.remote_id}
     last = mirror.last_run(status=("succeeded", "partial"))
     if last is not None:
         owed |= {(p.system, p.remote_id) for p in mirror.record_errors(run_id=last.id) if p.remote_id}

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from test_cli_commands import ROOT, cli
 
@@ -14,6 +15,7 @@ from syncengine.sim.runner import SimCluster
 from syncengine.state_lock import hold_state
 
 ADA = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@x.example", "organization_name": "AE"}
+ADDRESS = {"present_raw_address": "12 Main St, , Austin, TX 78701, United States"}
 
 
 @pytest.fixture
@@ -92,11 +94,23 @@ def test_2_usage_or_configuration_error_in_one_line(
 
 def test_3_some_writes_fail(tmp_path: Path) -> None:
     with SimCluster(systems=("apollo", "corporatemerch"), contacts=0, rate_limits=False, env={}) as cluster:
-        # Apollo's "merch" list goes to CorporateMerch, which refuses a contact without an address.
+        # Apollo's "merch" list goes to CorporateMerch, which refuses this create when it is sent.
+        cluster["apollo"].sim.seed_contacts([{**ADA, "label_names": ["merch"], **ADDRESS}])
+        preview = cli("plan", env=cluster.environment(), cwd=tmp_path)
+        faults = {"error_rate": 1.0, "error_status": 422, "methods": ["POST"]}
+        httpx.put(f"{cluster.systems['corporatemerch'].admin_url}/faults", json=faults).raise_for_status()
+        done = cli("sync", env=cluster.environment(), cwd=tmp_path)
+    assert (preview.returncode, done.returncode) == (0, 3), done.stdout + done.stderr
+
+
+def test_a_create_that_waits_for_a_change_is_not_a_failure(tmp_path: Path) -> None:
+    with SimCluster(systems=("apollo", "corporatemerch"), contacts=0, rate_limits=False, env={}) as cluster:
+        # CorporateMerch refuses a contact without an address: it waits, and every run says so.
         cluster["apollo"].sim.seed_contacts([{**ADA, "label_names": ["merch"]}])
         preview = cli("plan", env=cluster.environment(), cwd=tmp_path)
-        done = cli("sync", env=cluster.environment(), cwd=tmp_path)
-    assert (preview.returncode, done.returncode) == (3, 3), done.stdout + done.stderr
+        done = [cli("sync", env=cluster.environment(), cwd=tmp_path) for _ in range(2)]
+    assert [preview.returncode, *(d.returncode for d in done)] == [0, 0, 0], done[-1].stdout
+    assert "1 create wait (" in done[0].stdout and "1 create wait" not in done[1].stdout
 
 
 def test_4_a_system_refuses_the_credentials_or_cannot_be_reached(pair: SimCluster, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ ADA = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@x.example", "
 
 @pytest.fixture
 def merch() -> Iterator[SimCluster]:
-    """CorporateMerch refuses a contact without an address: every "merch" contact fails there."""
+    """CorporateMerch refuses a contact without an address: every "merch" contact waits there."""
     with SimCluster(systems=("apollo", "corporatemerch"), contacts=0, rate_limits=False, env={}) as running:
         running["apollo"].sim.seed_contacts(
             [
@@ -32,14 +32,14 @@ def merch() -> Iterator[SimCluster]:
         yield running
 
 
-def test_sync_prints_a_summary_with_failures_by_reason_and_every_change_with_detail(
+def test_sync_prints_a_summary_with_waiting_creates_by_reason_and_every_change_with_detail(
     merch: SimCluster, tmp_path: Path
 ) -> None:
     done = cli("sync", env=merch.environment(), cwd=tmp_path)
 
-    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr  # waiting is not failing
     assert "Changes" not in done.stdout  # no per-field table
-    assert "6 errors, by reason:" in done.stdout
+    assert "0 errors" in done.stdout and "6 creates wait (not errors" in done.stdout
     assert "6 × corporatemerch, country: CorporateMerch requires country" in done.stdout
     assert done.stdout.count("corporatemerch | entity ") == 3 and "… and 3 more" in done.stdout
     assert "syncengine sync --detail" in done.stdout and "syncengine status" in done.stdout
@@ -48,8 +48,13 @@ def test_sync_prints_a_summary_with_failures_by_reason_and_every_change_with_det
     other = tmp_path / "detail"
     other.mkdir()
     detailed = cli("sync", "--detail", env=merch.environment(), cwd=other)
-    assert detailed.returncode == 3
-    assert "Changes: contact | system | op | field" in detailed.stdout and "Failed writes" in detailed.stdout
+    assert detailed.returncode == 0
+    assert detailed.stdout.count("corporatemerch | entity ") == 6  # every record, not 3 examples
+    assert detailed.stdout.count("Waiting for a change") == 1 and "Failed writes" not in detailed.stdout
+
+    status = cli("status", env=merch.environment(), cwd=tmp_path)
+    assert "waiting for a change: 6 creates a system refuses" in status.stdout
+    assert status.stdout.count("CorporateMerch requires country") == 6
 
 
 def _invoke(args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, cwd: Path) -> str:

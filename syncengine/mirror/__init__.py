@@ -30,6 +30,7 @@ from syncengine.mirror.values import (
     Run,
     StoredRecord,
     UpsertResult,
+    WaitingItem,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "StateTransitionError",
     "StoredRecord",
     "UpsertResult",
+    "WaitingItem",
 ]

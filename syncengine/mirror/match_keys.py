@@ -40,3 +40,18 @@ def records_with_keys(conn: Connection, keys: Collection[str]) -> set[tuple[str,
 
 def has_match_keys(conn: Connection) -> bool:
     return bool(conn.scalar(select(exists().select_from(match_keys))))
+
+
+def keys_of_records(conn: Connection, refs: Collection[tuple[str, str]]) -> set[str]:
+    """The keys stored for the records ``(system, remote_id)``."""
+    by_system: dict[str, list[str]] = {}
+    for system, remote_id in refs:
+        by_system.setdefault(system, []).append(remote_id)
+    found: set[str] = set()
+    for system, remote_ids in by_system.items():
+        for chunk in chunks(remote_ids):
+            query = select(match_keys.c.key).where(
+                match_keys.c.system == system, match_keys.c.remote_id.in_(chunk)
+            )
+            found.update(conn.scalars(query))
+    return found

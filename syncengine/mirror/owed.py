@@ -42,8 +42,22 @@ def settle(conn: Connection, entity_ids: Collection[str], *, reasons: Collection
         conn.execute(query)
 
 
-def owed_entities(conn: Connection) -> set[str]:
-    return set(conn.scalars(select(owed.c.entity_id).distinct()))
+def owed_entities(conn: Connection, *, besides: Collection[str] = ()) -> set[str]:
+    """Entities owed work for a reason other than ``besides``."""
+    query = select(owed.c.entity_id).distinct()
+    if besides:
+        query = query.where(owed.c.reason.not_in(list(besides)))
+    return set(conn.scalars(query))
+
+
+def owed_to(conn: Connection, entity_ids: Collection[str], *, reason: str) -> list[Owed]:
+    """What is owed to ``entity_ids`` for ``reason``."""
+    found: list[Owed] = []
+    for chunk in chunks(sorted(entity_ids)):
+        query = select(owed).where(owed.c.entity_id.in_(chunk), owed.c.reason == reason)
+        rows = conn.execute(query)
+        found.extend(Owed(r.entity_id, r.system, r.reason, r.detail, r.run_id, r.at) for r in rows)
+    return found
 
 
 def list_owed(

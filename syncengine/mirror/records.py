@@ -190,6 +190,37 @@ def changed_records(conn: Connection, system: str, since_run: int) -> list[Store
     return [_stored(row) for row in conn.execute(query)]
 
 
+def changed_refs(conn: Connection, system: str, since_run: int) -> list[tuple[str, str | None, bool]]:
+    """``(remote_id, entity_id or None, deleted)`` of the records ``changed_records`` returns,
+    without their payloads."""
+    query = (
+        select(records.c.remote_id, links.c.entity_id, records.c.deleted_at)
+        .select_from(
+            records.outerjoin(
+                links, and_(links.c.system == records.c.system, links.c.remote_id == records.c.remote_id)
+            )
+        )
+        .where(records.c.system == system, records.c.changed_run_id >= since_run)
+        .order_by(records.c.remote_id)
+    )
+    return [(row.remote_id, row.entity_id, row.deleted_at is not None) for row in conn.execute(query)]
+
+
+def unlinked_ids(conn: Connection, system: str) -> list[str]:
+    """Remote ids of the live records ``unlinked_records`` returns."""
+    query = (
+        select(records.c.remote_id)
+        .select_from(
+            records.outerjoin(
+                links, and_(links.c.system == records.c.system, links.c.remote_id == records.c.remote_id)
+            )
+        )
+        .where(records.c.system == system, links.c.entity_id.is_(None), records.c.deleted_at.is_(None))
+        .order_by(records.c.remote_id)
+    )
+    return list(conn.scalars(query))
+
+
 def records_for_entity(conn: Connection, entity_id: str) -> dict[str, StoredRecord]:
     """The records linked to ``entity_id``, by system (a link whose record was never pulled is absent)."""
     query = _select_records().where(links.c.entity_id == entity_id)

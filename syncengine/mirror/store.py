@@ -32,6 +32,7 @@ from syncengine.mirror import (
     record_errors,
     records,
     runs,
+    waiting,
 )
 from syncengine.mirror.db import (
     READ_ONLY,
@@ -59,6 +60,7 @@ from syncengine.mirror.values import (
     RunStatus,
     StoredRecord,
     UpsertResult,
+    WaitingItem,
 )
 
 Clock = Callable[[], datetime]
@@ -223,6 +225,15 @@ class Mirror:
         with self._read() as conn:
             return records.changed_records(conn, system, since_run)
 
+    def changed_refs(self, system: str, since_run: int) -> list[tuple[str, str | None, bool]]:
+        """``(remote_id, entity_id or None, deleted)`` of the records changed since ``since_run``."""
+        with self._read() as conn:
+            return records.changed_refs(conn, system, since_run)
+
+    def unlinked_ids(self, system: str) -> list[str]:
+        with self._read() as conn:
+            return records.unlinked_ids(conn, system)
+
     def unlinked_records(self, system: str) -> list[StoredRecord]:
         """Live records of ``system`` that no entity links (to be matched)."""
         with self._read() as conn:
@@ -303,6 +314,11 @@ class Mirror:
     def records_with_match_keys(self, keys: Collection[str]) -> set[tuple[str, str]]:
         with self._read() as conn:
             return match_keys.records_with_keys(conn, keys)
+
+    def match_keys_of(self, refs: Collection[tuple[str, str]]) -> set[str]:
+        """The keys stored for the records ``(system, remote_id)``."""
+        with self._read() as conn:
+            return match_keys.keys_of_records(conn, refs)
 
     def has_match_keys(self) -> bool:
         """False for a state written before records kept their match keys (or before any run)."""
@@ -451,13 +467,27 @@ class Mirror:
         with self._write() as conn:
             owed.settle(conn, entity_ids, reasons=reasons)
 
-    def owed_entities(self) -> set[str]:
+    def owed_entities(self, *, besides: Collection[str] = ()) -> set[str]:
+        """Entities owed work (for a reason other than ``besides``)."""
         with self._read() as conn:
-            return owed.owed_entities(conn)
+            return owed.owed_entities(conn, besides=besides)
+
+    def owed_to(self, entity_ids: Collection[str], *, reason: str) -> list[Owed]:
+        with self._read() as conn:
+            return owed.owed_to(conn, entity_ids, reason=reason)
 
     def owed(self, *, limit: int | None = None, offset: int = 0, reason: str | None = None) -> list[Owed]:
         with self._read() as conn:
             return owed.list_owed(conn, limit=limit, offset=offset, reason=reason)
+
+    def waiting(self, *, limit: int | None = None, offset: int = 0) -> list[WaitingItem]:
+        """Contacts that wait for a change (``mirror.waiting``)."""
+        with self._read() as conn:
+            return waiting.list_waiting(conn, limit=limit, offset=offset)
+
+    def waiting_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return waiting.count_waiting(conn)
 
     def owed_counts(self) -> dict[str, int]:
         with self._read() as conn:

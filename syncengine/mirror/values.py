@@ -191,3 +191,17 @@ class Owed:
     detail: str
     run_id: int | None = None
     at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    """A contact that waits for a change before a run looks at it again: a create a system refuses
+    for a known reason (``entity_id`` set), or a record left unlinked because it matches several
+    people (``remote_id`` set)."""
+
+    system: str
+    reason: str
+    entity_id: str | None = None
+    remote_id: str | None = None
+    run_id: int | None = None
+    at: datetime | None = None

@@ -201,13 +201,13 @@ def test_an_engine_killed_during_the_initial_push_leaves_no_duplicate_and_loses_
 ) -> None:
     """Kills while the first sync creates and links records: creates are never repeated (an
     interrupted one is found again), and the end state is that of a run never killed."""
-    run_initial_kills(world, tmp_path, contacts=40, kills=6, seed=2)
+    run_initial_kills(world, tmp_path, contacts=60, kills=6, seed=2)
 
 
 def test_an_engine_killed_during_a_steady_state_push_loses_no_update(world: World, tmp_path: Path) -> None:
     """Kills while a later sync writes people's edits: every edit still reaches every system, the
     base matches what the systems hold, and nothing is written twice over a newer value."""
-    run_steady_kills(world, tmp_path, contacts=40, kills=4, seed=3)
+    run_steady_kills(world, tmp_path, contacts=80, kills=4, seed=3)
 
 
 @pytest.mark.slow

@@ -58,7 +58,7 @@ def test_a_record_matching_only_a_value_in_conflict_is_never_created_again(world
     LeadConnector record, so it is a match conflict, reported and left unlinked. The base holds no
     email while the email conflict is open, so the next runs find Ada through her linked records'
     values, and the contact is reported again instead of being taken for someone new and created
-    in Apollo a second time."""
+    in Apollo a second time. While nothing about it changes, it waits without being matched again."""
     _second_contact_for_a_person_in_conflict(world)
     first = world.sync()
     assert [c.reason for c in first.plan.match.conflicts] == [
@@ -71,11 +71,19 @@ def test_a_record_matching_only_a_value_in_conflict_is_never_created_again(world
 
     for _ in range(2):
         again = world.sync()
-        assert again.plan.match.new_entities == 0
-        assert [c.reason for c in again.plan.match.conflicts] == [
-            "the contact already has a leadconnector record"
-        ]
+        assert again.plan.match.new_entities == 0 and again.plan.match.conflicts == ()
+        assert again.waiting_records == 1
         assert not again.plan.ops
+
+    # A change to one of the records sharing its key brings it back to matching, and it is
+    # reported again, not taken for someone new.
+    ada = next(c for c in world.sim("apollo").contacts() if c.get("email") == "ada@work.example")
+    world.sim("apollo").ui_edit(ada["id"], {"title": "Countess"})
+    moved = world.sync()
+    assert moved.plan.match.new_entities == 0
+    assert [c.reason for c in moved.plan.match.conflicts] == [
+        "the contact already has a leadconnector record"
+    ]
 
     assert emails(world, "apollo") == ["ada@work.example"]
     assert duplicated_emails(world) == {}

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from engine_world import World, converge, seed_sample
 
-from syncengine import sync
 from syncengine.connectors.errors import TransientError
+from syncengine.stages import pull
 
 
 def test_an_edit_stored_by_a_pull_that_failed_midway_still_reaches_the_other_systems(
@@ -27,7 +27,7 @@ def test_an_edit_stored_by_a_pull_that_failed_midway_still_reaches_the_other_sys
     edited = next(r for r in lc.contacts() if r.get("email"))
     lc.ui_edit(edited["id"], {"companyName": "Renamed Midway Ltd"})
 
-    monkeypatch.setattr(sync, "PULL_CHUNK", 1)  # every record is stored as soon as it is read
+    monkeypatch.setattr(pull, "PULL_CHUNK", 1)  # every record is stored as soon as it is read
     engine = world.engine()
     connector = engine.connectors["leadconnector"]
     real = connector.pull

@@ -189,7 +189,10 @@ def test_contacts_tagged_for_merch_are_created_in_corporatemerch_with_defaults(w
     )
 
 
-def test_a_record_a_system_refuses_is_reported_by_field_and_the_others_still_sync(world: World) -> None:
+def test_a_create_a_system_refuses_waits_by_field_until_the_contact_changes(world: World) -> None:
+    """A create CorporateMerch refuses for a missing address is not sent, not a failure of the run
+    and not planned again by the next runs; it waits, with the field named, until the contact
+    changes, and then goes through. The other systems sync meanwhile."""
     world.sim("apollo").seed_contacts(
         [
             ada_apollo(label_names=["merch"]),  # no street or postal code: CorporateMerch requires them
@@ -199,14 +202,37 @@ def test_a_record_a_system_refuses_is_reported_by_field_and_the_others_still_syn
 
     report = world.sync()
 
-    assert report.status == "partial"
-    assert world.sim("corporatemerch").contacts() == []
-    refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
-    assert refused and any(p.field in ("street", "postal_code", "city", "region", "country") for p in refused)
+    assert report.status == "succeeded" and report.errors == 0
+    assert world.sim("corporatemerch").contacts() == [] and world.writes("corporatemerch") == []
+    [waiting] = report.plan.waiting
+    assert waiting.system == "corporatemerch" and "Ada Lovelace" in waiting.who
+    assert waiting.field in ("street", "postal_code", "city", "region", "country")
+    assert [(w.system, w.entity_id) for w in world.mirror.waiting()] == [
+        ("corporatemerch", waiting.entity_id)
+    ]
     assert len(by_email(world.sim("leadconnector").contacts(), "bob@diff.example")) == 1
 
+    again = world.sync()
+    assert again.status == "succeeded" and again.plan.waiting == [] and not again.plan.ops
+    assert [w.entity_id for w in world.mirror.waiting()] == [waiting.entity_id]
 
-def test_the_preview_names_the_writes_a_system_will_refuse_before_anything_is_sent(world: World) -> None:
+    [lc] = by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")
+    address = {
+        "address1": "12 Main St",
+        "city": "Austin",
+        "state": "TX",
+        "postalCode": "78701",
+        "country": "US",
+    }
+    world.sim("leadconnector").ui_edit(lc["id"], address)
+    changed = world.sync()
+    assert changed.status == "succeeded" and changed.plan.waiting == []
+    [cm] = world.sim("corporatemerch").contacts()
+    assert (cm["email"], cm["zip_code"]) == ("ada@analytical.example", "78701")
+    assert world.mirror.waiting() == []
+
+
+def test_the_preview_names_the_creates_that_will_wait_before_anything_is_sent(world: World) -> None:
     world.sim("apollo").seed_contacts(
         [
             ada_apollo(label_names=["merch"]),  # no street or postal code: CorporateMerch requires them
@@ -216,14 +242,14 @@ def test_the_preview_names_the_writes_a_system_will_refuse_before_anything_is_se
 
     preview = world.sync(dry_run=True)
 
-    foreseen = [p for p in preview.plan.problems if p.system == "corporatemerch"]
-    assert len(foreseen) == 1 and foreseen[0].field in ("street", "postal_code", "city", "region", "country")
-    assert "Ada Lovelace" in foreseen[0].message and "would be refused" in foreseen[0].message
+    [foreseen] = preview.plan.waiting
+    assert foreseen.system == "corporatemerch" and "Ada Lovelace" in foreseen.who
+    assert foreseen.field in ("street", "postal_code", "city", "region", "country")
+    assert not [p for p in preview.plan.problems if p.system == "corporatemerch"]
     assert world.writes("corporatemerch") == [] and world.writes("leadconnector") == []
 
     report = world.sync()
-    refused = [p for p in world.mirror.record_errors(run_id=report.run_id) if p.system == "corporatemerch"]
-    assert [p.field for p in refused] == [foreseen[0].field]
+    assert [(w.system, w.field) for w in report.plan.waiting] == [("corporatemerch", foreseen.field)]
 
 
 def test_a_tag_one_system_cannot_take_never_blocks_the_records_other_fields(world: World) -> None:

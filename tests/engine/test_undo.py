@@ -421,16 +421,15 @@ def test_undo_without_credentials_writes_back_in_the_bundled_simulators(tmp_path
         (r["entity_id"], f["field"]) for r in written for f in r["fields"]}]  # fmt: skip
 
 
-def test_creates_refused_before_an_undo_are_still_planned_after_it(world: World) -> None:
+def test_creates_that_wait_before_an_undo_still_wait_after_it(world: World) -> None:
     # Owed work once lived in the last run's counts, which an undo run does not carry: the creates
-    # every run had reported as refused were never planned again.
+    # a system refuses were forgotten instead of waiting for their contact to change.
     seed_sample(world, 60)
     first = world.sync()
-    assert first.push is not None
-    refused = {p.op.entity_id for p in first.plan.ops if p.op.op_id in first.push.failed}
-    assert refused, "the sample has CorporateMerch creates refused for a missing street"
+    waiting = {(w.entity_id, w.system) for w in first.plan.waiting}
+    assert waiting, "the sample has CorporateMerch creates refused for a missing street"
 
     undo(world, first.run_id)
-    after = world.sync()
+    world.sync()
 
-    assert refused <= {p.op.entity_id for p in after.plan.ops}
+    assert waiting == {(w.entity_id, w.system) for w in world.mirror.waiting() if w.entity_id}

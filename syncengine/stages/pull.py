@@ -1,0 +1,104 @@
+"""Pull: read each system into the mirror (a preview: into memory beside it).
+
+A scheduled run reads what changed since the system's cursor (everything with ``full``); a
+targeted run reads only the records it is given, by id, and leaves cursors alone. A system whose
+read fails sits the run out: its data may be stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+from syncengine.connectors.base import RemoteRecord
+from syncengine.connectors.errors import ConnectorError
+from syncengine.mirror import RecordProblem, StoredRecord
+from syncengine.stages.context import RunContext
+
+PULL_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Pulled:
+    active: tuple[str, ...]  # systems whose read completed, in the rules' order
+    pulled: Mapping[str, int] = field(default_factory=dict)
+    changed: Mapping[str, int] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)  # system -> why its read stopped
+    problems: tuple[RecordProblem, ...] = ()
+    # A preview's records, held in memory next to the mirror: (system, remote id) -> record.
+    overlay: Mapping[tuple[str, str], StoredRecord] = field(default_factory=dict)
+    targeted: bool = False
+
+
+def pull(ctx: RunContext, *, full: bool, targets: Mapping[str, Sequence[str]] | None = None) -> Pulled:
+    active: list[str] = []
+    pulled: dict[str, int] = {}
+    changed: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    problems: list[RecordProblem] = []
+    overlay: dict[tuple[str, str], StoredRecord] = {}
+    for system, connector in ctx.connectors.items():
+        if targets is not None and system not in targets:
+            active.append(system)  # not read: its mirrored records stand for it
+            continue
+        cursor = ctx.mirror.get_cursor(system)
+        since = None if full or cursor is None else cursor.cursor_at
+        try:
+            connector.load_catalogue()
+            if targets is not None:
+                found, missing = connector.fetch_many(list(targets[system]))
+                records = iter(found)
+            else:
+                missing = []
+                records = iter(connector.pull(since, full=full or since is None))
+            count = touched = 0
+            while chunk := list(islice(records, PULL_CHUNK)):
+                count += len(chunk)
+                touched += _store(ctx, system, chunk, overlay)
+                ctx.progress("pull", system, count)
+        except ConnectorError as exc:
+            errors[system] = str(exc)
+            if not ctx.dry_run:
+                ctx.mirror.add_record_error(system, f"pull stopped: {exc}", run_id=ctx.run_id)
+            continue
+        pulled[system], changed[system] = count, touched
+        if not ctx.dry_run:
+            for remote_id in missing:
+                if ctx.mirror.get_record(system, remote_id) is not None:
+                    ctx.mirror.tombstone(system, remote_id, "not found when read by id", run_id=ctx.run_id)
+            if targets is None and (full or since is None):
+                problems.extend(_tombstone(ctx, system, count))
+        active.append(system)
+    return Pulled(tuple(active), pulled, changed, errors, tuple(problems), overlay, targets is not None)
+
+
+def _store(
+    ctx: RunContext, system: str, chunk: list[RemoteRecord], overlay: dict[tuple[str, str], StoredRecord]
+) -> int:
+    if ctx.dry_run:
+        previewed = ctx.mirror.preview_records(system, chunk)
+        for record in previewed:
+            overlay[(system, record.remote_id)] = record
+        return len(previewed)
+    return len(ctx.mirror.upsert_records(system, chunk, run_id=ctx.run_id).touched)
+
+
+def _tombstone(ctx: RunContext, system: str, pulled: int) -> list[RecordProblem]:
+    """Mark the records a complete full scan did not see as deleted, unless that would be most of
+    them: an empty or truncated listing is never read as deletions (mass-change guard)."""
+    missing = ctx.mirror.not_seen_since(system, ctx.run_id)
+    if not missing:
+        return []
+    known = pulled + len(missing)
+    if ctx.too_many(len(missing), known):
+        share = ctx.rules.guard.max_share
+        message = (
+            f"a full scan did not see {len(missing)} of {known} known records; not marking them "
+            f"deleted (more than {share:.0%}, the mass-change guard): check the system, then run "
+            "`syncengine sync --full` again, with --allow-mass-change if they really were deleted"
+        )
+        return [RecordProblem(system=system, message=message, run_id=ctx.run_id)]
+    for remote_id in missing:
+        ctx.mirror.tombstone(system, remote_id, "full_scan", run_id=ctx.run_id)
+    return []
