@@ -123,6 +123,7 @@ class ApolloConnector:
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
         self._stale_labels: set[str] = set()  # list ids met that the catalogue lacked
         self._pull_mark = PullMark()  # writes check the records changed after the last pull
+        self._moved: tuple[datetime | None, MovedSincePull] | None = None  # that check, per pull
 
     def __repr__(self) -> str:
         return f"<ApolloConnector {self.settings.base_url}>"
@@ -351,10 +352,17 @@ class ApolloConnector:
             return WriteResult(op.op_id, ok=False, error=exc)
 
     def _moved_since_pull(self) -> MovedSincePull:
+        """The check before writes, kept across the pushes of one pull (a run pushes a batch of
+        entities at a time): each push lists only what changed since the last listing."""
+
         def changed(since: datetime) -> Iterator[RemoteRecord]:
             yield from self._walk().window({}, since, set())
 
-        return MovedSincePull(changed, self.get, self._pull_mark.floor(self.options.overlap), batch=RECHECK)
+        if self._moved is None or self._moved[0] != self._pull_mark.started:
+            floor = self._pull_mark.floor(self.options.overlap)
+            self._moved = (self._pull_mark.started, MovedSincePull(changed, self.get, floor, batch=RECHECK))
+        self._moved[1].relist()
+        return self._moved[1]
 
     def _update_batch(self, ops: Sequence[WriteOp], moved: MovedSincePull) -> Iterator[WriteResult]:
         """Up to 100 updates: each checked and planned, then one bulk_update call for their bulk

@@ -109,6 +109,7 @@ class LeadConnectorConnector:
         self.catalogue: LeadConnectorCatalogue | None = None
         self._sent_at: dict[str, datetime] = {}  # op id -> when its create was first sent
         self._pull_mark = PullMark()  # writes check the records changed after the last pull
+        self._moved: tuple[datetime | None, MovedSincePull] | None = None  # that check, per pull
 
     def __repr__(self) -> str:
         return f"<LeadConnectorConnector {self.settings.base_url} location {self.location_id}>"
@@ -415,8 +416,14 @@ class LeadConnectorConnector:
         return WriteResult(op.op_id, ok=True, record=record, left_out=errors_for(self.system, built, op))
 
     def _moved_since_pull(self) -> MovedSincePull:
-        floor = self._pull_mark.floor(self.options.overlap)
-        return MovedSincePull(self._changed_since, self.get, floor, batch=PAGE_SIZE)
+        """The check before writes, kept across the pushes of one pull (a run pushes a batch of
+        entities at a time): each push lists only what changed since the last listing."""
+        if self._moved is None or self._moved[0] != self._pull_mark.started:
+            floor = self._pull_mark.floor(self.options.overlap)
+            moved = MovedSincePull(self._changed_since, self.get, floor, batch=PAGE_SIZE)
+            self._moved = (self._pull_mark.started, moved)
+        self._moved[1].relist()
+        return self._moved[1]
 
     def _push_one(self, op: WriteOp, moved: MovedSincePull | None = None) -> WriteResult:
         try:

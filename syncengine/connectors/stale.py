@@ -115,6 +115,11 @@ class MovedSincePull:
         self.moved: dict[str, RemoteRecord] = {}
         self._left = 0  # writes before the next listing
 
+    def relist(self) -> None:
+        """List again before the next write (a new push): the listing starts where the last one
+        ended, so it holds only what changed since, not everything since the pull."""
+        self._left = 0
+
     def latest(self, remote_id: str) -> RemoteRecord | None:
         """The record as it is now when it changed since the pull (or since the last listing), else
         None: the record as pulled is still current."""
