@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from syncengine.connectors.base import HttpCall
 from syncengine.connectors.ratelimit import DEFAULT_BUCKET, LimitSpec, RateLimiter, Window, default_limits
@@ -87,6 +88,19 @@ class Schedule:
     @property
     def done_at(self) -> datetime:
         return self.at + timedelta(seconds=self.seconds)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+        """A schedule as ``to_dict`` stored it (``status`` shows the last preview's)."""
+        systems = tuple(
+            SystemSchedule(name, tuple(
+                EndpointEstimate(e["endpoint"], int(e["calls"]), int(e["this_run"]), float(e["seconds"]),
+                                 e.get("binding"))
+                for e in item["endpoints"]
+            ))
+            for name, item in dict(data["systems"]).items()
+        )  # fmt: skip
+        return cls(systems, datetime.fromisoformat(str(data["at"])))
 
     def to_dict(self) -> dict[str, object]:
         return {

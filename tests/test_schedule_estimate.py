@@ -85,3 +85,11 @@ def test_the_schedule_prints_one_row_per_system_and_endpoint() -> None:
     assert "apollo | all | 900 | 600 | 300 | 1 h 1 min" in text
     assert "POST /contacts | 900 | 600 | 300 | 1 h 1 min (hour limit)" in text
     assert duration(2 * 86400 + 3 * 3600 + 59) == "2 d 3 h"
+
+
+def test_a_stored_schedule_reads_back_the_same() -> None:
+    from syncengine.schedule_estimate import Schedule
+
+    schedule = estimate({"apollo": posts("/contacts", 900), "corporatemerch": posts("/contacts", 90)}, AT)
+    again = Schedule.from_dict(schedule.to_dict())
+    assert again.to_dict() == schedule.to_dict()
