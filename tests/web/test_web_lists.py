@@ -1,13 +1,15 @@
-"""Lists are cut into pages and filtered by the database, and the errors inbox's actions each
-leave a trace: dismissing owed work or an error, retrying every contact owed one kind of work."""
+"""Lists are cut into pages and filtered by the database; the errors inbox's actions each leave a
+trace; the overview shows the schedule and the rate budget; a contact is found as `show` finds it."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
-from web_world import WebClient, WebWorld, ada_and_grace
+from web_world import WebClient, WebWorld, ada_and_grace, with_conflicts
 
 from syncengine.mirror import Owed, RecordProblem
 
@@ -102,3 +104,27 @@ def test_the_overview_shows_the_rate_budget_left_once_the_app_has_called_a_syste
     left = re.search(r"minute (\d+)", apollo.group(1))
     assert left and 0 < int(left.group(1)) < 200, apollo.group(1)  # the professional plan: 200 a minute
     assert after.count("not known yet") == 1  # CorporateMerch is not configured here
+
+
+def test_the_overview_shows_the_next_scheduled_run(web: WebWorld) -> None:
+    client = WebClient(web.url)
+    assert "none scheduled" in client.http.get("/").text
+    at = datetime(2031, 5, 4, 3, 2, tzinfo=UTC)
+    with sqlite3.connect(web.home / "state" / "syncengine.db") as db:  # as APScheduler's job store keeps it
+        db.execute("CREATE TABLE apscheduler_jobs (id TEXT PRIMARY KEY, next_run_time REAL, job_state BLOB)")
+        db.execute("INSERT INTO apscheduler_jobs VALUES ('syncengine-sync', ?, x'00')", (at.timestamp(),))
+    assert "2031-05-04 03:02" in client.http.get("/").text
+
+
+def test_a_contact_is_found_by_email_and_shown_across_the_systems(web: WebWorld) -> None:
+    with_conflicts(web)
+    client = WebClient(web.url)
+    shown = client.http.get("/contact", params={"q": "ADA@x.example"})
+    assert shown.url.path.startswith("/contact/") and "Ada X &lt;ada@x.example&gt;" in shown.text
+    values = shown.text.split('id="values"')[1].split("</table>")[0]
+    assert "Paris" in values and "Rome" in values and "London" in values  # each system's, and the agreed
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in values
+    conflicts = shown.text.split('id="contact-conflicts"')[1].split("</table>")[0]
+    assert "city" in conflicts and "company" in conflicts
+    several = client.http.get("/contact", params={"q": "X"})  # a last name both hold
+    assert several.url.path == "/contact" and "2 contacts match" in several.text
