@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -264,6 +265,10 @@ def settled(rnd: Round) -> dict[str, Any]:
     return {**rnd.audit(), "overlaps_with_settle": len(job_runs.overlaps(rnd.runs(), rnd.killed))}
 
 
+def without_ids(problem: str) -> str:
+    return re.sub(r"\[[^\]]*\]", "[...]", problem)
+
+
 def spans(runs: list[Any]) -> list[float]:
     return sorted((r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at)
 
@@ -415,8 +420,10 @@ def main() -> None:
     if killed and rounds:
         # The same seeds make the same people in every round: what the kill round finds beyond what
         # a round without kills finds is the kill's doing.
-        unkilled = set(rounds[0]["audit"]["problems"])
-        killed["problems_beyond_unkilled_round"] = sorted(set(killed["audit"]["problems"]) - unkilled)
+        # Records created in a round get ids of their own: findings are compared without them.
+        unkilled = {without_ids(p) for p in rounds[0]["audit"]["problems"]}
+        beyond = {without_ids(p) for p in killed["audit"]["problems"]} - unkilled
+        killed["problems_beyond_unkilled_round"] = sorted(beyond)
     print()
     print(table(rounds))
     if killed:

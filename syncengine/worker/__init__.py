@@ -6,8 +6,8 @@
   ``lock`` of their pairing, so at most one of them runs at a time across every worker, and each
   still takes the pairing's state lock; a pairing's periodic schedule is deduplicated by the
   database (one job per pairing and tick, whichever worker defers it), and a ``queueing_lock`` keeps
-  at most one sync per pairing waiting. Jobs of a worker that stopped sending heartbeats are run
-  again by a periodic job;
+  at most one sync per pairing waiting;
+- ``stalled``: jobs of workers that stopped sending heartbeats are put back in the queue;
 - ``pairing_run``: one job's work: the pairing's settings from the environment, its isolated
   state, budgets shared per account, the engine's run;
 - ``job_runs``: when each job started and ended in which process, to see overlaps and retries.

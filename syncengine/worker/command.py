@@ -34,7 +34,7 @@ def worker(
         from procrastinate.exceptions import ConnectorException
 
         from syncengine.pairings import load_pairings
-        from syncengine.worker import queue, tasks
+        from syncengine.worker import queue, stalled, tasks
     except ImportError as exc:
         needs = f"pip install 'syncengine\\[postgres]' ({exc.name} is missing)"
         err.print(f"[red]error:[/] syncengine worker needs PostgreSQL support: {needs}")
@@ -51,6 +51,7 @@ def worker(
         if sync_now:
             with app.open():
                 tasks.defer_sync(app, [p.name for p in config.pairings])
+        stalled.watch(config.database, config.stalled_after)
         app.run_worker(
             concurrency=workers,
             wait=not until_idle,

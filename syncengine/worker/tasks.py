@@ -5,8 +5,6 @@
   ``defer_sync``; ``queueing_lock`` keeps at most one of them waiting per pairing.
 - ``syncengine.targeted_sync(pairing, system, remote_ids)``: a sync of those records only (a
   webhook's contacts); ``defer_targeted_sync``.
-- ``syncengine.retry_stalled``: runs again the jobs of workers that stopped sending heartbeats
-  (killed, or cut off from the database).
 
 Every pairing's jobs carry the procrastinate ``lock`` named after the pairing: a job waits while
 another job with that lock is running, on any worker. A job that finds the pairing's state held
@@ -21,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from procrastinate import App, JobContext, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.exceptions import AlreadyEnqueued
 
 from syncengine.pairings import PairingsConfig
 from syncengine.state_lock import StateBusyError
@@ -30,7 +28,6 @@ from syncengine.worker.pairing_run import run_pairing
 
 SYNC = "syncengine.sync"
 TARGETED = "syncengine.targeted_sync"
-RETRY_STALLED = "syncengine.retry_stalled"
 BUSY_RETRY = RetryStrategy(max_attempts=30, wait=10, retry_exceptions={StateBusyError})
 log = logging.getLogger("syncengine.worker")
 
@@ -41,7 +38,7 @@ def lock_of(pairing: str) -> str:
 
 def register(app: App, config: PairingsConfig, *, periodic: bool = True) -> None:
     """Register the jobs of ``config``'s pairings on ``app``; ``periodic``: also their schedules
-    and the recovery of stalled jobs (a worker; a process that only defers jobs needs neither)."""
+    (a worker that keeps running; a process that only defers jobs needs none)."""
     url = config.database
 
     def sync(context: JobContext, pairing: str, timestamp: int | None = None) -> dict[str, Any]:
@@ -52,22 +49,8 @@ def register(app: App, config: PairingsConfig, *, periodic: bool = True) -> None
     ) -> dict[str, Any]:
         return _run(context, url, config, pairing, TARGETED, {system: remote_ids})
 
-    async def retry_stalled(timestamp: int) -> int:
-        jobs = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=config.stalled_after)
-        retried = 0
-        for job in jobs:
-            try:
-                await app.job_manager.retry_job(job)
-                retried += 1
-            except ConnectorException:  # another worker retried it first
-                continue
-        if retried:
-            log.warning("ran again %d job(s) of workers that stopped sending heartbeats", retried)
-        return retried
-
     sync_task = app.task(name=SYNC, pass_context=True, retry=BUSY_RETRY)(sync)
     app.task(name=TARGETED, pass_context=True, retry=BUSY_RETRY)(targeted_sync)
-    stalled_task = app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED)(retry_stalled)
     if not periodic:
         return
     for pairing in config.pairings:
@@ -75,8 +58,6 @@ def register(app: App, config: PairingsConfig, *, periodic: bool = True) -> None
             cron=pairing.schedule, periodic_id=pairing.name, lock=lock_of(pairing.name),
             queueing_lock=f"sync:{pairing.name}", task_kwargs={"pairing": pairing.name},
         )(cast(Any, sync_task))  # fmt: skip  (its timestamp is a keyword, after the pairing)
-    every = max(1, min(59, int(config.stalled_after // 3)))
-    app.periodic(cron=f"*/{every} * * * * *", periodic_id="stalled")(stalled_task)
 
 
 def _run(

@@ -88,6 +88,8 @@ def test_the_job_of_a_killed_worker_is_run_again_with_no_duplicate_and_no_lost_w
         assert first.finished_at is None and first.pid == doomed.pid
         assert len(again) == 1 and again[0].job_id == first.job_id, "the same job, run once more"
         assert again[0].started_at > killed_at and again[0].status in ("succeeded", "partial")
+        # Put back once the dead worker has been silent for stalled_after (3 s), not after a queue.
+        assert (again[0].started_at - killed_at).total_seconds() < 30
         assert job_runs.overlaps(world.runs(), {doomed.pid: killed_at}) == []
         oracle.assert_complete(world.audit(world.worlds[0]))
         with Mirror.open(tmp_path / "state" / "p0" / "syncengine.db") as mirror:
