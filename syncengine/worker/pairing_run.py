@@ -10,13 +10,12 @@ client's rate limiter also spends the account's budget shared by every worker
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import make_url
 
@@ -117,14 +116,8 @@ def run_pairing(
 
 
 def _run(engine: Engine, targets: Mapping[str, Sequence[str]] | None) -> RunReport:
-    if targets is None:
-        return engine.run()
-    if "targets" in inspect.signature(engine.run).parameters:
-        # A targeted run fetches just those records and syncs them as one small batch.
-        run = cast(Any, engine).run
-        return cast(RunReport, run(targets={s: list(ids) for s, ids in targets.items()}))
-    # An engine without targeted runs syncs the whole pairing, which includes those records.
-    return engine.run()
+    # A targeted run fetches just those records by id and syncs them as one small batch.
+    return engine.run(targets=targets)
 
 
 def share_budgets(

@@ -97,12 +97,13 @@ def test_the_job_of_a_killed_worker_is_run_again_with_no_duplicate_and_no_lost_w
             assert [r.status for r in mirror.recent_runs(5)][-1] == "interrupted"
 
 
-def test_a_targeted_sync_runs_under_the_pairing_lock(tmp_path: Path, url: str) -> None:
+def test_a_targeted_sync_runs_under_the_pairing_lock_and_carries_an_edit(tmp_path: Path, url: str) -> None:
     with pairings(tmp_path, url, 1, 40) as world:
         queue.prepare(url)
         app = queue.new_app(url)
         tasks.register(app, world.config, periodic=False)
-        lc = world.worlds[0].cluster["leadconnector"].sim
+        cluster = world.worlds[0].cluster
+        lc = cluster["leadconnector"].sim
         ids = [str(c["id"]) for c in lc.contacts()[:3]]
         with app.open():
             tasks.defer_sync(app, ["p0"])
@@ -110,10 +111,19 @@ def test_a_targeted_sync_runs_under_the_pairing_lock(tmp_path: Path, url: str) -
         worker = world.worker("--concurrency", "2")
         try:
             wait_for(lambda: sum(1 for r in world.runs() if r.finished_at) == 2, 120, tmp_path)
+            # A person edits one of them in LeadConnector; a targeted sync carries it to Apollo.
+            with Mirror.open(tmp_path / "state" / "p0" / "syncengine.db") as mirror:
+                entity = mirror.entities_for("leadconnector", ids[:1])[ids[0]]
+                apollo_id = mirror.records_for_entity(entity)["apollo"].remote_id
+            lc.ui_edit(ids[0], {"firstName": "Targeted"})
+            tasks.queue_targeted_sync(url, "p0", "leadconnector", ids[:1])
+            wait_for(lambda: sum(1 for r in world.runs() if r.finished_at) == 3, 120, tmp_path)
         finally:
             stop(worker)
         runs = world.runs()
-        assert sorted(r.task for r in runs) == [tasks.SYNC, tasks.TARGETED]
+        assert sorted(r.task for r in runs) == [tasks.SYNC, tasks.TARGETED, tasks.TARGETED]
         assert all(r.status in ("succeeded", "partial") for r in runs), runs
         assert job_runs.overlaps(runs) == []
+        apollo = {str(c["id"]): c for c in cluster["apollo"].sim.contacts()}
+        assert apollo[apollo_id]["first_name"] == "Targeted"
         oracle.assert_complete(world.audit(world.worlds[0]))
