@@ -32,7 +32,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -57,6 +57,7 @@ PAYLOAD_KEYS = (
 )  # fmt: skip
 ED25519_HEADER = "X-GHL-Signature"
 RSA_HEADER = "x-wh-signature"
+KEPT_DELIVERIES = 10_000  # the newest, for GET /__admin/webhooks/deliveries
 
 
 @dataclass
@@ -170,9 +171,6 @@ class KeyPairs:
         return out
 
 
-Post = Callable[[str, bytes, dict[str, str], float], int]
-
-
 def _http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     with httpx.Client(timeout=timeout) as client:
         return client.post(
@@ -183,20 +181,19 @@ def _http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -
 class WebhookSender:
     """Turns contact changes into signed deliveries and sends them from a thread of its own."""
 
-    def __init__(self, clock: SimClock, location_id: str, *, seed: int = 0, post: Post | None = None) -> None:
+    def __init__(self, clock: SimClock, location_id: str, *, seed: int = 0) -> None:
         self.clock = clock
         self.location_id = location_id
         self.settings = WebhookSettings()
         self.keys = KeyPairs()
         self._seed = seed
         self._random = random.Random(seed)
-        self._post = post or _http_post
         self._lock = threading.Condition()
         self._queue: list[tuple[float, int, Delivery]] = []  # (due on time.monotonic, seq, delivery)
         self._held: list[Delivery] = []
         self._seq = 0
         self._sending = 0  # popped from the queue, answer not recorded yet
-        self.deliveries: list[Delivery] = []
+        self.deliveries: deque[Delivery] = deque(maxlen=KEPT_DELIVERIES)
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -329,7 +326,7 @@ class WebhookSender:
         if url is None:
             return None
         try:
-            return self._post(url, delivery.body, delivery.headers, timeout)
+            return _http_post(url, delivery.body, delivery.headers, timeout)
         except httpx.HTTPError:
             return None  # a timeout or a refused connection is a permanent failure, not retried
 
