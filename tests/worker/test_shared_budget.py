@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
-from worker_world import queue_url
+from worker_world import pairings, queue_url
 
 from syncengine.connectors.ratelimit import LimitSpec, ManualClock, RateLimiter, Window
 from syncengine.connectors.shared_budget import SharedBudget, create_table
+from syncengine.worker.pairing_run import run_pairing
 
 pytestmark = pytest.mark.postgres
 NOW = 1_800_000_030.0  # one instant, so that every call falls in the same windows
@@ -76,3 +79,25 @@ def test_a_rate_limiter_asks_the_shared_budget_after_its_own(url: str) -> None:
     hold = limiters[1].acquire("contacts/search")  # its own window has room; the team's has not
     assert hold is not None and "every worker on apollo:acme" in hold.reason
     assert limiters[1].remaining("contacts/search") == {"minute": 2}  # the refused call is not logged
+
+
+def test_the_syncs_of_two_pairings_on_one_team_spend_one_budget(tmp_path: Path, url: str) -> None:
+    with pairings(tmp_path, url, 2, 30, team="acme") as world:
+        env = {k: v for k, v in world.env.items() if k != "SYNCENGINE_CLIENT_BUDGET"}  # the budget on
+        for pairing in world.worlds:
+            outcome = run_pairing(world.config, pairing.name, env=env)
+            assert outcome.status in ("succeeded", "partial")
+
+        def calls(system: str, pairing: int) -> int:
+            return len(world.worlds[pairing].cluster[system].sim.state.journal.entries())
+
+        with psycopg.connect(url) as conn:
+            spent = {(account, window): n for account, window, n in conn.execute(
+                "SELECT account, window_name, sum(spent) FROM syncengine_budget_spend GROUP BY 1, 2"
+            ).fetchall()}  # fmt: skip
+        # Every Apollo call of both pairings was counted in the one team's budget; each location
+        # and CorporateMerch account kept its own.
+        assert spent["apollo:acme", "day"] == calls("apollo", 0) + calls("apollo", 1) > 0
+        assert spent["leadconnector:SimLocation000000000", "day"] == calls("leadconnector", 0)
+        assert spent["leadconnector:SimLocation000000001", "day"] == calls("leadconnector", 1)
+        assert spent["corporatemerch:P1_CM_TOKEN", "minute"] == calls("corporatemerch", 1), spent

@@ -72,7 +72,14 @@ def queue_url() -> Iterator[str]:
 
 
 def pairings_toml(
-    url: str, clusters: dict[str, SimCluster], *, schedule: str, stalled_after: int, state: str, prefix: str
+    url: str,
+    clusters: dict[str, SimCluster],
+    *,
+    schedule: str,
+    stalled_after: int,
+    state: str,
+    prefix: str,
+    team: str | None = None,
 ) -> str:
     lines = [
         "[worker]",
@@ -89,6 +96,7 @@ def pairings_toml(
             f"[pairings.{name}.apollo]",
             f'api_key_env = "{prefix}_APOLLO_KEY"',
             f'base_url = "{env["APOLLO_BASE_URL"]}"',
+            *([f'team = "{team}"'] if team else []),
             f"[pairings.{name}.leadconnector]",
             f'token_env = "{prefix}_LC_TOKEN"',
             f'location_id = "{env["LEADCONNECTOR_LOCATION_ID"]}"',
@@ -121,6 +129,7 @@ def pairings(
     schedule: str = "0 0 1 1 *",
     stalled_after: int = 30,
     state: str = "state",
+    team: str | None = None,
 ) -> Iterator[Pairings]:
     """``count`` pairings, each its own simulators with ``contacts`` sample people; ``state``: a
     directory of SQLite databases, or "postgresql" (a scratch schema per pairing, dropped after)."""
@@ -142,7 +151,8 @@ def pairings(
         queue.prepare(url)  # as the first worker would: the tests read its tables from the start
         file = tmp / "pairings.toml"
         file.write_text(pairings_toml(
-            url, clusters, schedule=schedule, stalled_after=stalled_after, state=state, prefix=prefix
+            url, clusters, schedule=schedule, stalled_after=stalled_after, state=state, prefix=prefix,
+            team=team,
         ))  # fmt: skip
         stack.callback(_drop_schemas, url, [f"{prefix}{name}" for name in clusters])
         env = {
