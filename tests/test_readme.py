@@ -39,20 +39,21 @@ def test_the_quick_start_commands_are_the_demo_and_the_ci_test_command() -> None
 def test_a_new_user_runs_the_demo_reads_the_reports_and_settles_a_conflict(tmp_path: Path) -> None:
     # The package is installed (the first half of the command); the demo itself runs for real.
     demo = syncengine("sync", cwd=tmp_path)
-    assert demo.returncode in (1, 3), demo.stderr[-2000:]  # conflicts wait, and CorporateMerch refuses some
+    assert demo.returncode == 1, demo.stderr[-2000:]  # conflicts wait; CorporateMerch creates wait too
     assert "Preview (dry run" in demo.stdout and "Conflicts" in demo.stdout
     for report in ("preview.html", "conflicts.html"):
         page = (tmp_path / "state" / report).read_text()
         assert page.startswith("<!doctype html>") and "syncengine" in page
         assert (tmp_path / "state" / report).stat().st_mode & 0o777 == 0o600  # it holds contacts
 
-    # The run said some writes failed and that `status` shows them: it names system, record and field.
-    errors = json.loads(syncengine("status", "--json", cwd=tmp_path).stdout)["errors"]
-    assert errors and all(e["system"] and e["field"] and e["message"] for e in errors)
+    # The run said some creates wait (CorporateMerch needs an address) and `status` lists them apart
+    # from errors, each with its system and reason.
+    waiting = json.loads(syncengine("status", "--json", cwd=tmp_path).stdout)["waiting"]
+    assert waiting["creates"] and all(w["system"] and w["entity_id"] and w["reason"] for w in waiting["first"])
     status = syncengine("status", cwd=tmp_path, columns=200).stdout
-    assert "bundled simulator" in status and "Errors in the last run" in status
-    for error in errors[:3]:
-        assert error["field"] in status and error["message"].split(":")[0] in status
+    assert "bundled simulator" in status and "waiting for a change:" in status
+    for item in waiting["first"][:3]:
+        assert item["entity_id"][:8] in status
 
     open_conflicts = json.loads(syncengine("conflicts", "--json", cwd=tmp_path).stdout)
     assert open_conflicts, "the demo leaves a conflict for a person"
