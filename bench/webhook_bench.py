@@ -32,6 +32,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = "apollo,leadconnector"
+BENCH_AGENT = "webhook-bench"
 
 
 def _start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -92,6 +93,8 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def run(edits: int, contacts: int, seed: int, poll_ms: float, timeout: float) -> dict[str, Any]:
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, cwd=ROOT, capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         sim, env = _sim(contacts, seed, cwd)
@@ -110,7 +113,7 @@ def run(edits: int, contacts: int, seed: int, poll_ms: float, timeout: float) ->
             receiver, url, output = _receiver(env, cwd)
             lc_admin = env["LEADCONNECTOR_BASE_URL"] + "/__admin"
             apollo_admin = env["APOLLO_BASE_URL"].removesuffix("/api/v1") + "/__admin"
-            with httpx.Client(timeout=30) as client:
+            with httpx.Client(timeout=30, headers={"User-Agent": BENCH_AGENT}) as client:
                 client.put(f"{lc_admin}/webhooks", json={"url": url}).raise_for_status()
                 apollo = {
                     c["email"].lower(): c["id"]
@@ -124,7 +127,13 @@ def run(edits: int, contacts: int, seed: int, poll_ms: float, timeout: float) ->
                 ]
                 if not people:
                     raise RuntimeError("no contact is held by both systems after the first sync")
+                for admin in (lc_admin, apollo_admin):
+                    client.delete(f"{admin}/journal").raise_for_status()
                 latencies, lost = _edit_and_watch(client, env, people, edits, poll_ms / 1000, timeout)
+                calls = {
+                    name: _engine_calls(client, admin)
+                    for name, admin in (("leadconnector", lc_admin), ("apollo", apollo_admin))
+                }
             deliveries = httpx.get(f"{lc_admin}/webhooks/deliveries", timeout=30).json()["deliveries"]
         finally:
             for proc in (receiver, sim):
@@ -134,9 +143,7 @@ def run(edits: int, contacts: int, seed: int, poll_ms: float, timeout: float) ->
     runs = [line for line in output if line.startswith("run ")]
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": commit,
         "edits": edits,
         "contacts_per_system": contacts,
         "poll_ms": poll_ms,
@@ -154,9 +161,25 @@ def run(edits: int, contacts: int, seed: int, poll_ms: float, timeout: float) ->
         else {},
         "webhooks_delivered": sum(1 for d in deliveries if d["state"] == "delivered"),
         "targeted_runs": sum(1 for line in runs if "contact" in line),
+        "engine_calls_during_edits": calls,
         "targeted_runs_not_succeeded": [line.strip() for line in runs if "succeeded" not in line][:10],
     }
     return result
+
+
+def _engine_calls(client: httpx.Client, admin: str) -> dict[str, int]:
+    """The engine's vendor calls in the journal, by method and path with ids as ``{id}`` (the
+    bench's own reads of Apollo carry another User-Agent and are left out)."""
+    entries = client.get(f"{admin}/journal").json()["entries"]
+    counted: dict[str, int] = {}
+    for entry in entries:
+        if entry["path"].startswith("/__admin") or entry["headers"].get("user-agent") == BENCH_AGENT:
+            continue
+        path = re.sub(r"/contacts/[^/]+$", "/contacts/{id}", entry["path"])
+        path = re.sub(r"/contacts/(?!search)[^/]+/", "/contacts/{id}/", path)
+        key = f"{entry['method']} {path}"
+        counted[key] = counted.get(key, 0) + 1
+    return dict(sorted(counted.items()))
 
 
 def _edit_and_watch(
