@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,9 @@ def _run_with(
     ws: Workspace, progress: SyncProgress, *, dry_run: bool, full: bool, allow_mass_change: bool
 ) -> tuple[RunReport, dict[str, Any]]:
     connectors = ws.connectors(on_wait=progress.on_wait)
+    previewed = None if dry_run else _stored_schedule(ws)
+    if previewed is not None and datetime.now(UTC) - previewed.at < SCHEDULE_SHOWN_FOR:
+        progress.show_schedule(previewed)  # a long run shows what its preview expected
     done = actions.run_sync(
         ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, progress=progress,
         connectors=connectors,
@@ -134,6 +137,7 @@ def _run_with(
 
 
 SCHEDULE_FILE = "schedule.json"  # the last preview's schedule, in the state dir
+SCHEDULE_SHOWN_FOR = timedelta(hours=1)  # a run shows the schedule of a preview this recent
 
 
 def _store_schedule(ws: Workspace, schedule: schedule_estimate.Schedule) -> None:

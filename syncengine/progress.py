@@ -75,6 +75,7 @@ class SyncProgress:
         the documented limits make them take."""
         if not self.enabled or not schedule.systems:
             return
+        self._progress.console.print(f"[dim]expected, as previewed at {schedule.at:%H:%M} UTC:[/]")
         for line in lines(schedule, endpoints=0):
             self._progress.console.print(f"[dim]{escape(line)}[/]")
 
