@@ -68,6 +68,9 @@ class PushOutcome:
     written: dict[str, RemoteRecord] = field(default_factory=dict)  # op id -> record as written
     # op id -> field -> why: what a confirmed write left out because the system cannot take it
     left_out: dict[str, dict[str, str]] = field(default_factory=dict)
+    # op ids of failed writes a system refused as a duplicate of another record: only a change to
+    # the contact (or the other record) can remove that, so they wait instead of being retried.
+    duplicates: set[str] = field(default_factory=set)
 
 
 STORE_BATCH = 100  # confirmed updates stored per commit
@@ -330,6 +333,8 @@ class Pusher:
         op = item.op
         text = str(error) or type(error).__name__
         outcome.failed[op.op_id] = text
+        if isinstance(error, DuplicateRecordError):
+            outcome.duplicates.add(op.op_id)
         if op.kind == "create" and isinstance(error, OutcomeUnknownError):
             # It may have been created all the same: the op stays sent, and the next run looks for
             # the record before anything is created again (``resume``).

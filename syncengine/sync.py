@@ -220,16 +220,21 @@ class Engine:
                     dict.fromkeys(clearing.get(system, ()), f"held by the mass-change guard ({system})")
                 )
             report.deferred.update(deferred)
-            report.plan.extend(batch.plan)
             report.batches += 1
             if ctx.dry_run:
                 foresee(ctx, batch.plan)
+                report.plan.extend(batch.plan)
                 continue
             with _timed(report, "push"):
                 outcome = push(ctx, batch.plan, held, self._push_progress(batch.plan.ops, pushed))
             with _timed(report, "commit"):
                 commit(ctx, batch, outcome, deferred)
             absorb(total, outcome)
+            # The records as last pulled were for the push's checks; the report keeps the rest.
+            batch.plan.ops[:] = [
+                dataclasses.replace(p, op=dataclasses.replace(p.op, expected=None)) for p in batch.plan.ops
+            ]
+            report.plan.extend(batch.plan)
         if ctx.dry_run:
             held = guard.held(ctx, cleared, link_counts)
         else:

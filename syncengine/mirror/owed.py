@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, select, tuple_
 
 from syncengine.mirror.models import owed
 from syncengine.mirror.sql import chunks
@@ -43,10 +43,21 @@ def settle(conn: Connection, entity_ids: Collection[str], *, reasons: Collection
 
 
 def owed_entities(conn: Connection, *, besides: Collection[str] = ()) -> set[str]:
-    """Entities owed work for a reason other than ``besides``."""
+    """Entities owed work for a reason other than ``besides``. A record still ``unfilled`` in a
+    system where the entity waits for one of ``besides`` waits with it."""
     query = select(owed.c.entity_id).distinct()
     if besides:
-        query = query.where(owed.c.reason.not_in(list(besides)))
+        other = owed.alias("other")
+        waits = (
+            select(other.c.entity_id)
+            .where(
+                other.c.entity_id == owed.c.entity_id,
+                other.c.system == owed.c.system,
+                other.c.reason.in_(list(besides)),
+            )
+            .exists()
+        )
+        query = query.where(owed.c.reason.not_in(list(besides)), ~(and_(owed.c.reason == "unfilled", waits)))
     return set(conn.scalars(query))
 
 

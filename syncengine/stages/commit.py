@@ -21,7 +21,11 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
     """``deferred``: the batch's entities a later run looks at again, and why."""
     run_id, plan = ctx.run_id, batch.plan
     owed = [
-        Owed(p.op.entity_id, p.op.system, "failed", f"{p.op.kind} failed: {push.failed[p.op.op_id]}", run_id)
+        Owed(p.op.entity_id, p.op.system, WAITING, f"{p.op.kind} refused: {push.failed[p.op.op_id]}", run_id)
+        if p.op.op_id in push.duplicates
+        else Owed(
+            p.op.entity_id, p.op.system, "failed", f"{p.op.kind} failed: {push.failed[p.op.op_id]}", run_id
+        )
         for p in plan.ops
         if p.op.op_id in push.failed and p.op.entity_id
     ]
