@@ -53,11 +53,13 @@ def run_sync(
     allow_mass_change: bool = False,
     progress: Any = None,
     connectors: Mapping[str, Connector] | None = None,
+    keep_ops: bool = True,
 ) -> SyncOutcome:
     """One sync cycle (or its preview) over the workspace's systems, with the calls each op makes.
 
     ``progress``: a ``SyncProgress`` (its ``on_wait`` then reports rate-limit waits);
-    ``connectors``: the workspace's, when the caller wants to look at them afterwards."""
+    ``connectors``: the workspace's, when the caller wants to look at them afterwards;
+    ``keep_ops``: False when only the summary is shown (``Engine.run``)."""
     if connectors is None:
         connectors = ws.connectors(on_wait=progress.on_wait if progress is not None else None)
     if not connectors:
@@ -69,7 +71,7 @@ def run_sync(
         ws.mirror, connectors, ws.rules, default_region=ws.config.default_region,
         progress=progress,
     )  # fmt: skip
-    report = engine.run(dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
+    report = engine.run(dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, keep_ops=keep_ops)
     calls: Calls = {}
     for system, connector in connectors.items():
         ops = [p.op for p in report.plan.ops_for(system)]

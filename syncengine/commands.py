@@ -111,14 +111,22 @@ def _on_wait(wait: RateLimitWait) -> None:
 
 
 def _run_once(
-    ws: Workspace, *, dry_run: bool, full: bool, allow_mass_change: bool = False
+    ws: Workspace, *, dry_run: bool, full: bool, allow_mass_change: bool = False, keep_ops: bool = True
 ) -> tuple[RunReport, dict[str, Any]]:
     with SyncProgress(err) as progress:
-        return _run_with(ws, progress, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
+        return _run_with(
+            ws, progress, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, keep_ops=keep_ops
+        )
 
 
 def _run_with(
-    ws: Workspace, progress: SyncProgress, *, dry_run: bool, full: bool, allow_mass_change: bool
+    ws: Workspace,
+    progress: SyncProgress,
+    *,
+    dry_run: bool,
+    full: bool,
+    allow_mass_change: bool,
+    keep_ops: bool = True,
 ) -> tuple[RunReport, dict[str, Any]]:
     connectors = ws.connectors(on_wait=progress.on_wait)
     previewed = None if dry_run else _stored_schedule(ws)
@@ -126,7 +134,7 @@ def _run_with(
         progress.show_schedule(previewed)  # a long run shows what its preview expected
     done = actions.run_sync(
         ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, progress=progress,
-        connectors=connectors,
+        connectors=connectors, keep_ops=keep_ops,
     )  # fmt: skip
     if dry_run:  # the preview's schedule, for it and for `status`
         systems = {p.op.op_id: p.op.system for p in done.report.plan.ops}
@@ -235,7 +243,11 @@ def sync(
                 if not detail:
                     _more(html)
                 raise typer.Exit(_exit_code(preview, strict=strict))
-        report, calls = _run_once(ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change)
+        # A summed-up run needs only its counts and what failed: its memory stays flat as it writes.
+        keep_ops = dry_run or as_json or detail or html is not None
+        report, calls = _run_once(
+            ws, dry_run=dry_run, full=full, allow_mass_change=allow_mass_change, keep_ops=keep_ops
+        )
         _emit(_strictly(report, strict), calls, as_json=as_json, html=html, detail=detail, ws=ws)
         if not as_json and not detail and not (ws.simulated and not dry_run):
             _more(html)
@@ -567,11 +579,12 @@ def run(
                 with ExitStack() as held:
                     if not sandbox:
                         held.enter_context(hold_state(location, wait=wait, command="run"))
-                    report, _ = _run_once(ws, dry_run=False, full=False)
+                    report, _ = _run_once(ws, dry_run=False, full=False, keep_ops=False)
             except StateBusyError as exc:
                 err.print(f"[yellow]cycle skipped:[/] {escape(str(exc))}")
                 return
-            out.print(f"run {report.run_id}: {report.status}, {sum(len(v) for v in [report.plan.ops])} ops, "
+            ops = sum(n for kinds in report.plan.counts().values() for n in kinds.values())
+            out.print(f"run {report.run_id}: {report.status}, {ops} ops, "
                       f"{report.open_conflicts} open conflicts")  # fmt: skip
 
         store = ws.config.database or f"sqlite:///{(ws.config.state_dir / 'syncengine.db').resolve()}"

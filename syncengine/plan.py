@@ -96,6 +96,8 @@ class Plan:
     problems: list[RecordProblem] = field(default_factory=list)
     match: MatchOutcome = field(default_factory=MatchOutcome)
     waiting: list[Waiting] = field(default_factory=list)
+    # Ops a run confirmed and did not keep (``Engine.run(keep_ops=False)``): (system, kind) -> count.
+    dropped: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def extend(self, other: Plan) -> None:
         """Add a batch's plan to the run's."""
@@ -104,12 +106,15 @@ class Plan:
         self.notes.extend(other.notes)
         self.problems.extend(other.problems)
         self.waiting.extend(other.waiting)
+        self.dropped.update(other.dropped)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{system: {"create": n, "update": m}}``."""
         out: dict[str, Counter[str]] = {}
         for planned in self.ops:
             out.setdefault(planned.op.system, Counter())[planned.op.kind] += 1
+        for (system, kind), count in self.dropped.items():
+            out.setdefault(system, Counter())[kind] += count
         return {system: dict(kinds) for system, kinds in sorted(out.items())}
 
     def ops_for(self, system: str) -> list[PlannedOp]:

@@ -136,11 +136,14 @@ class Engine:
         full: bool = False,
         allow_mass_change: bool = False,
         targets: Mapping[str, Sequence[str]] | None = None,
+        keep_ops: bool = True,
     ) -> RunReport:
         """One cycle. ``allow_mass_change`` lets through what the mass-change guard (``rules.guard``)
         would stop: a full scan missing many records, or many contacts losing a value at once.
         ``targets`` (system -> remote ids) makes a targeted run: only those records are read, by
-        id; the other systems' mirrored records stand for them, and no cursor moves."""
+        id; the other systems' mirrored records stand for them, and no cursor moves. Without
+        ``keep_ops`` the report keeps only the ops that failed or left something out, and counts
+        the others (``Plan.dropped``): a run's memory then does not grow with what it writes."""
         if not dry_run:
             # The caller holds the state lock, so a run still marked running died with its process.
             self.mirror.interrupt_unfinished_runs()
@@ -165,7 +168,7 @@ class Engine:
             report.plan.match, report.waiting_records = linked.outcome, selection.waiting_records
             report.plan.problems.extend(linked.problems)
             report.rules_digest = selection.rules_digest
-            self._batches(ctx, pulled, selection, linked, report)
+            self._batches(ctx, pulled, selection, linked, report, keep_ops=keep_ops)
             if not dry_run and targets is None:
                 for system in pulled.active:
                     self.mirror.set_cursor(system, started, run_id=run_id)
@@ -190,7 +193,14 @@ class Engine:
         return report
 
     def _batches(
-        self, ctx: RunContext, pulled: Pulled, selection: Selection, linked: Linked, report: RunReport
+        self,
+        ctx: RunContext,
+        pulled: Pulled,
+        selection: Selection,
+        linked: Linked,
+        report: RunReport,
+        *,
+        keep_ops: bool,
     ) -> None:
         """Load, merge, plan, push and commit the selected entities a batch at a time."""
         made: dict[str, dict[str, str]] = {}
@@ -230,11 +240,7 @@ class Engine:
             with _timed(report, "commit"):
                 commit(ctx, batch, outcome, deferred)
             absorb(total, outcome)
-            # The records as last pulled were for the push's checks; the report keeps the rest.
-            batch.plan.ops[:] = [
-                dataclasses.replace(p, op=dataclasses.replace(p.op, expected=None)) for p in batch.plan.ops
-            ]
-            report.plan.extend(batch.plan)
+            report.plan.extend(_kept(batch.plan, outcome, keep_ops))
         if ctx.dry_run:
             held = guard.held(ctx, cleared, link_counts)
         else:
@@ -276,6 +282,18 @@ class Engine:
             self.progress("push", system, done[system], start[system] + totals[system])
 
         return step
+
+
+def _kept(plan: Plan, outcome: PushOutcome, keep_all: bool) -> Plan:
+    """The batch's plan as the run's report keeps it. The records as last pulled were for the
+    push's checks and are dropped; without ``keep_all``, so are the ops that went through whole."""
+    kept = Plan(conflicts=plan.conflicts, notes=plan.notes, problems=plan.problems, waiting=plan.waiting)
+    for p in plan.ops:
+        if keep_all or p.op.op_id in outcome.failed or p.op.op_id in outcome.left_out:
+            kept.ops.append(dataclasses.replace(p, op=dataclasses.replace(p.op, expected=None)))
+        else:
+            kept.dropped[(p.op.system, p.op.kind)] += 1
+    return kept
 
 
 def _calls(connector: Connector) -> int:
