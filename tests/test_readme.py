@@ -49,7 +49,9 @@ def test_a_new_user_runs_the_demo_reads_the_reports_and_settles_a_conflict(tmp_p
     # The run said some creates wait (CorporateMerch needs an address) and `status` lists them apart
     # from errors, each with its system and reason.
     waiting = json.loads(syncengine("status", "--json", cwd=tmp_path).stdout)["waiting"]
-    assert waiting["creates"] and all(w["system"] and w["entity_id"] and w["reason"] for w in waiting["first"])
+    assert waiting["creates"] and all(
+        w["system"] and w["entity_id"] and w["reason"] for w in waiting["first"]
+    )
     status = syncengine("status", cwd=tmp_path, columns=200).stdout
     assert "bundled simulator" in status and "waiting for a change:" in status
     for item in waiting["first"][:3]:
