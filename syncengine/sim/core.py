@@ -414,12 +414,14 @@ class Backend(Protocol):
 # --------------------------------------------------------------------------- middleware
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request's whole body; None when the client went away before sending all of it (a
+    client killed between its headers and its body), which no server acts on."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             break
@@ -448,8 +450,11 @@ class FaultMiddleware:
             return
         state = self.backend.state
         started = time.perf_counter()
-        raw = await _read_body(receive)
+        body = await _read_body(receive)
         method, path = scope["method"], scope["path"]
+        if body is None:
+            return  # the request never arrived whole: nothing to run and nobody to answer
+        raw = body
         outcome = state.faults.decide(method, path)
         cfg = state.faults.config
         status: list[int] = []
