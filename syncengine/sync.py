@@ -211,7 +211,9 @@ class Engine:
         in_flight = {(op.entity_id, op.system) for op in self.mirror.pending() if op.kind == "create"}
         link_counts = self.mirror.link_counts()
         held: dict[str, str] = {}
-        known = sum(1 for e in entities if not e.startswith("new-"))
+        # Only an entity that had a base can lose a value: those selected, and those a record was
+        # linked to (a new entity's first merge only fills).
+        known = len(selection.entities) + linked.outcome.linked
         if not ctx.dry_run and guard.could_trip(ctx, known, link_counts):
             # Whether a system's writes are held depends on the whole run: plan it once first.
             cleared = Counter[str]()
@@ -239,6 +241,7 @@ class Engine:
                 outcome = push(ctx, batch.plan, held, self._push_progress(batch.plan.ops, pushed))
             with _timed(report, "commit"):
                 commit(ctx, batch, outcome, deferred)
+            self.progress("commit", "batches", report.batches, None)
             absorb(total, outcome)
             report.plan.extend(_kept(batch.plan, outcome, keep_ops))
         if ctx.dry_run:

@@ -66,6 +66,8 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
                 if name in state.base and same(name, state.base[name], decision.new_base):
                     continue
                 fields[name] = decision.new_base
+                if name not in state.base:
+                    continue  # a first agreement overwrote nothing: the writes to systems say what it did
                 history.append(
                     HistoryEntry(
                         entity_id,

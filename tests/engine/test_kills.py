@@ -54,8 +54,8 @@ from syncengine.rules import load_rules
 from syncengine.sync import Engine
 
 def progress(phase, system, done, total=None):
-    if phase == "push":
-        print("push", system, done, total, flush=True)
+    if phase in ("push", "commit"):
+        print(phase, system, done, total, flush=True)
 
 mirror = Mirror.open(sys.argv[1])
 # A short read timeout: a create whose answer a kill cut off waits twice that long for its record
@@ -64,7 +64,8 @@ connectors = build_connectors(
     load_settings(), retry=RetryPolicy.without_backoff(), proactive_limits=False,
     http=HttpOptions(read_timeout=0.5),
 )
-report = Engine(mirror, connectors, load_rules(), progress=progress).run()
+# Small batches: kills land inside a batch and between two, each committed on its own.
+report = Engine(mirror, connectors, load_rules(), progress=progress, batch_size=7).run()
 push = report.push
 print("done", report.status, len(push.confirmed) if push else 0, len(push.failed) if push else 0, flush=True)
 """
@@ -76,6 +77,7 @@ EDIT_SHARE = 0.3
 class KillOutcome:
     kills: int
     writes_seen_before_kills: list[int]
+    between_batches: int = 0
 
 
 def start_engine(world: World, state: Path) -> subprocess.Popen[str]:
@@ -90,8 +92,9 @@ def start_engine(world: World, state: Path) -> subprocess.Popen[str]:
 
 def kill_during_push(world: World, state: Path, *, kills: int, seed: int) -> KillOutcome:
     """Start the engine until it has been killed ``kills`` times, each time after a random number of
-    settled writes (1 to 8) plus 0-40 ms; stop early when an engine finishes its push unkilled
-    (nothing left to interrupt)."""
+    settled writes (1 to 8) plus 0-40 ms, or (one kill in three) as soon as a batch is committed,
+    before the next starts; stop early when an engine finishes its push unkilled (nothing left to
+    interrupt)."""
     rng = random.Random(seed)
     outcome = KillOutcome(0, [])
     set_faults(world, latency_ms=10)  # each request takes a while, so kills land mid-request too
@@ -100,11 +103,16 @@ def kill_during_push(world: World, state: Path, *, kills: int, seed: int) -> Kil
             proc = start_engine(world, state)
             assert proc.stdout is not None
             kill_after = rng.randint(1, 8)
+            between_batches = rng.random() < 1 / 3
             seen = 0
             for line in proc.stdout:
+                if between_batches and line.startswith("commit ") and seen:
+                    proc.send_signal(signal.SIGKILL)
+                    outcome.between_batches += 1
+                    break
                 if line.startswith("push "):
                     seen += 1
-                    if seen >= kill_after:
+                    if seen >= kill_after and not between_batches:
                         time.sleep(rng.uniform(0, 0.04))
                         proc.send_signal(signal.SIGKILL)
                         break
@@ -207,7 +215,7 @@ def test_an_engine_killed_during_the_initial_push_leaves_no_duplicate_and_loses_
 def test_an_engine_killed_during_a_steady_state_push_loses_no_update(world: World, tmp_path: Path) -> None:
     """Kills while a later sync writes people's edits: every edit still reaches every system, the
     base matches what the systems hold, and nothing is written twice over a newer value."""
-    run_steady_kills(world, tmp_path, contacts=80, kills=4, seed=3)
+    run_steady_kills(world, tmp_path, contacts=160, kills=4, seed=3)
 
 
 @pytest.mark.slow

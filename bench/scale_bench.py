@@ -1,0 +1,167 @@
+"""Memory, CPU and state size of the engine as the account grows, run as ``syncengine run`` runs it.
+
+    python3 bench/scale_bench.py --sizes 10000,100000     # tables on stdout, JSON in bench/results/
+
+Per size N, in a fresh process (``bench/simproc.py`` serves the simulators in another one, with
+the sample of ``bench/sync_bench.py``: N contacts in Apollo and LeadConnector, N/5 in
+CorporateMerch): the initial sync, a settle sync, then 1% of each system's contacts edited and a
+steady sync, ten simulated minutes apart. Each run is ``Engine.run(keep_ops=False)``, as the
+scheduled and summed-up runs do.
+
+Figures per run: wall and CPU seconds of the engine's process and its phases, and the peak
+resident memory of the process during the run (``benchlib.PeakMemory``: interpreter and imports
+included). After the last run: the state database's size against the raw JSON of the records it
+mirrors, and what each table costs per record (SQLite's ``dbstat``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchlib import PeakMemory  # noqa: E402
+from simproc import SimProcess  # noqa: E402
+
+from syncengine.connectors.registry import build_connectors  # noqa: E402
+from syncengine.connectors.settings import load_settings  # noqa: E402
+from syncengine.mirror import Mirror  # noqa: E402
+from syncengine.rules import load_rules  # noqa: E402
+from syncengine.sync import Engine  # noqa: E402
+
+GAP_SECONDS = 600
+EDIT_SHARE = 0.01
+PEAK = PeakMemory()
+
+
+def measure(n: int, seed: int) -> dict[str, Any]:
+    result: dict[str, Any] = {"contacts_per_system": n, "edit_share": EDIT_SHARE}
+    with SimProcess(n, seed=seed, rate_limits=False) as sims, tempfile.TemporaryDirectory() as tmp:
+        result["records"] = sims.initial_counts
+        result["rss_at_start_mb"] = PEAK.read()
+        settings, rules = load_settings(sims.environment), load_rules()
+        mirror = Mirror.open(Path(tmp) / "bench.db")
+
+        def now() -> datetime:
+            return datetime.now(UTC) + timedelta(seconds=sims.offset)
+
+        def run(name: str) -> None:
+            print(f"{n:,}: {name} sync", file=sys.stderr, flush=True)
+            connectors = build_connectors(settings, proactive_limits=False)
+            engine = Engine(mirror, connectors, rules, now=now)
+            PEAK.start()
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = engine.run(keep_ops=False)
+            result[name] = {
+                "wall_s": round(time.perf_counter() - wall, 2),
+                "cpu_s": round(time.process_time() - cpu, 2),
+                "peak_rss_mb": PEAK.read(),
+                "cpu_by_phase_s": {k: round(v, 2) for k, v in report.cpu.items()},
+                "status": report.status,
+                "batches": report.batches,
+                "ops": report.plan.counts(),
+                "errors": report.errors,
+                "waiting": len(report.plan.waiting) + report.waiting_records,
+            }
+            for connector in connectors.values():
+                connector.close()
+
+        run("initial")
+        sims.advance(GAP_SECONDS)
+        run("settle")
+        sims.advance(GAP_SECONDS)
+        result["edited"] = sims.edit(EDIT_SHARE, seed + 1)
+        run("steady")
+        mirror.close()
+        result["state"] = state_size(Path(tmp) / "bench.db")
+    return result
+
+
+def state_size(path: Path) -> dict[str, Any]:
+    """The state file against the raw JSON it mirrors, and bytes per record by table and index."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        records = conn.execute("SELECT COUNT(*), SUM(LENGTH(raw_json)) FROM records").fetchone()
+        try:
+            tables = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
+        except sqlite3.OperationalError:  # SQLite built without dbstat
+            tables = {}
+        rows = {
+            name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    conn.close()
+    total = sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
+    count, raw = records[0], records[1] or 0
+    return {
+        "file_mb": round(total / 2**20, 1),
+        "records": count,
+        "raw_json_mb": round(raw / 2**20, 1),
+        "times_raw": round(total / raw, 2) if raw else None,
+        "rows": rows,
+        "bytes_per_record": {k: round(v / count) for k, v in sorted(tables.items(), key=lambda t: -t[1])}
+        if count
+        else {},
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| contacts/system | run | wall s | CPU s | peak MB | CPU by phase s | status | waiting |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for name in ("initial", "settle", "steady"):
+            f = r[name]
+            phases = ", ".join(f"{k} {v}" for k, v in f["cpu_by_phase_s"].items())
+            n = f"{r['contacts_per_system']:,}"
+            lines.append(
+                f"| {n} | {name} | {f['wall_s']} | {f['cpu_s']} | {f['peak_rss_mb']} "
+                f"| {phases} | {f['status']} | {f['waiting']} |"
+            )
+    lines += ["", "| contacts/system | state MB | raw JSON MB | × raw | largest per record (bytes) |"]
+    lines.append("|---|---|---|---|---|")
+    for r in results:
+        s = r["state"]
+        top = ", ".join(f"{k} {v}" for k, v in list(s["bytes_per_record"].items())[:6])
+        n = f"{r['contacts_per_system']:,}"
+        lines.append(f"| {n} | {s['file_mb']} | {s['raw_json_mb']} | {s['times_raw']} | {top} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000", help="contacts per system, comma-separated")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.seed)))
+        return
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        # A fresh process per size: Python seldom gives memory back, so sizes would not be apart.
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)],
+            stdout=subprocess.PIPE, text=True, check=True,
+        )  # fmt: skip
+        results.append(json.loads(done.stdout))
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"scale_bench_{n}.json").write_text(json.dumps(results[-1], indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
