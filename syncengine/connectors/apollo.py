@@ -37,10 +37,12 @@ from syncengine.connectors.apollo_writes import (
     BULK_UPDATE,
     CONTACTS,
     MAX_BULK_UPDATE,
+    NEW_ID,
+    REMOVE_LABELS,
     UPDATE_OWNERS,
     CreatePlan,
+    LabelChange,
     UpdatePlan,
-    batch_label_calls,
     batch_rows,
     bulk_body,
     bulk_create_calls,
@@ -54,6 +56,7 @@ from syncengine.connectors.apollo_writes import (
     needs_address_read,
     plan_create,
     plan_update,
+    shared_labels,
     single_create_calls,
     with_bulk_answer,
     with_labels,
@@ -231,6 +234,7 @@ class ApolloConnector:
         updates = [op for op in ops if op.kind != "create"]
         checked = [op for op in updates if checks_first(op)]
         position, left = 0, 0  # checked updates met; of them, those the last listing covers
+        written: list[UpdatePlan] = []
         for start in range(0, len(updates), MAX_BULK_UPDATE):
             plans: list[UpdatePlan] = []
             for op in updates[start : start + MAX_BULK_UPDATE]:
@@ -259,10 +263,7 @@ class ApolloConnector:
                 calls.append(bulk_update_call(rows))
             for plan in plans:
                 calls.extend(plan.own_calls())
-            calls.extend(batch_label_calls(plans))
-            for plan in plans:
-                if plan.reads_back(self._last_read(plan.op)):
-                    calls.append(HttpCall("GET", plan.path, op_ids=(plan.op.op_id,)))
+            written.extend(plans)
         creates: list[CreatePlan] = []
         for op in ops:
             if op.kind == "create":
@@ -270,8 +271,19 @@ class ApolloConnector:
                     creates.append(self._plan_create(op).value)
                 except InvalidValueError:
                     continue
+        # the push's one label pass: the updates' list changes and those of the bulk creates
+        adds = [a for a, _ in (p.label_changes() for p in written) if a is not None]
+        removes = [r for _, r in (p.label_changes() for p in written) if r is not None]
         for unit in create_units(creates):
-            calls.extend(bulk_create_calls(unit) if len(unit) > 1 else single_create_calls(unit[0]))
+            if len(unit) > 1:
+                calls.extend(bulk_create_calls(unit))
+                adds.extend(created_label_changes(unit, [NEW_ID] * len(unit)))
+            else:
+                calls.extend(single_create_calls(unit[0]))
+        calls.extend(membership_calls(ADD_LABELS, adds) + membership_calls(REMOVE_LABELS, removes))
+        for plan in written:
+            if plan.reads_back(self._last_read(plan.op)):
+                calls.append(HttpCall("GET", plan.path, op_ids=(plan.op.op_id,)))
         return calls
 
     def _last_read(self, op: WriteOp) -> Mapping[str, Any] | None:
@@ -318,9 +330,12 @@ class ApolloConnector:
 
         moved = self._moved_since_pull()
         updates = [op for op in ops if op.kind != "create"]
+        written: dict[str, _Written] = {}
         for start in range(0, len(updates), MAX_BULK_UPDATE):
-            for result in self._update_batch(updates[start : start + MAX_BULK_UPDATE], moved):
+            failed, done = self._update_batch(updates[start : start + MAX_BULK_UPDATE], moved)
+            for result in failed:
                 report(result)
+            written.update(done)
         plans: list[CreatePlan] = []
         built: dict[str, tuple[WriteOp, Built[CreatePlan]]] = {}
         for op in ops:
@@ -333,12 +348,25 @@ class ApolloConnector:
                 continue
             plans.append(plan.value)
             built[op.op_id] = (op, plan)
+        created: list[tuple[WriteResult, CreatePlan]] = []  # bulk-created, their lists still to add
         for unit in create_units(plans):
-            for result in self._create_unit(unit):
-                op, plan = built[result.op_id]
-                remote_id = result.record.remote_id if result.record is not None else None
-                left = errors_for(self.system, plan, op, remote_id=remote_id)
-                report(dataclasses.replace(result, left_out=left + result.left_out) if result.ok else result)
+            answers, deferred = self._create_unit(unit)
+            for answer in answers:
+                op, made = built[answer.op_id]
+                remote_id = answer.record.remote_id if answer.record is not None else None
+                left = errors_for(self.system, made, op, remote_id=remote_id)
+                answer = dataclasses.replace(answer, left_out=left + answer.left_out) if answer.ok else answer
+                if answer.ok and answer.op_id in deferred:
+                    created.append((answer, deferred[answer.op_id]))
+                else:
+                    report(answer)
+        # One label pass for the whole push: list changes of every update and bulk create share calls.
+        label_errors = self._push_labels(written, created)
+        for op_id, item in written.items():
+            finish = functools.partial(self._finish, item, label_errors.get(op_id, ()))
+            report(self._guarded(item.prepared.op, finish))
+        for answer, pending in created:
+            report(self._with_created_labels(answer, pending, label_errors.get(answer.op_id, ())))
         return [results[op.op_id] for op in ops]
 
     def _guarded(self, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
@@ -364,9 +392,12 @@ class ApolloConnector:
         self._moved[1].relist()
         return self._moved[1]
 
-    def _update_batch(self, ops: Sequence[WriteOp], moved: MovedSincePull) -> Iterator[WriteResult]:
+    def _update_batch(
+        self, ops: Sequence[WriteOp], moved: MovedSincePull
+    ) -> tuple[list[WriteResult], dict[str, _Written]]:
         """Up to 100 updates: each checked and planned, then one bulk_update call for their bulk
-        rows, then each one's own calls (PATCH, lists)."""
+        rows, then each one's PATCH; returns the ops that failed, and the others as written so far
+        (their list changes are made with the push's other ones)."""
         prepared: list[_Prepared] = []
         failed: dict[str, WriteResult] = {}
         for op in ops:
@@ -389,13 +420,7 @@ class ApolloConnector:
                 result = self._guarded(op, patch)
                 if not result.ok:
                     failed[op.op_id] = result
-        label_errors = self._change_labels([written[k].prepared.plan for k in written])
-        for op in ops:
-            if op.op_id in failed:
-                yield failed[op.op_id]
-            elif op.op_id in written:
-                errors = label_errors.get(op.op_id, ())
-                yield self._guarded(op, functools.partial(self._finish, written[op.op_id], errors))
+        return [failed[op.op_id] for op in ops if op.op_id in failed], written
 
     def _prepare(self, op: WriteOp, moved: MovedSincePull, prepared: list[_Prepared]) -> WriteResult:
         """Check the op against the record as it is now and plan it (appended to ``prepared``)."""
@@ -534,10 +559,33 @@ class ApolloConnector:
         labels = self.catalogue.labels if self.catalogue is not None else {}
         return {name.casefold(): label_id for label_id, name in labels.items()}
 
-    def _change_labels(self, plans: Sequence[UpdatePlan]) -> dict[str, tuple[RecordError, ...]]:
-        """The batch's label calls; per op, the list change a failed call left undone (the rest of
-        its write stands, so the change is reported as left out and owed)."""
-        return self._label_calls(batch_label_calls(plans), {p.op.op_id: p.op for p in plans})
+    def _push_labels(
+        self, written: Mapping[str, _Written], created: Sequence[tuple[WriteResult, CreatePlan]]
+    ) -> dict[str, tuple[RecordError, ...]]:
+        """The push's label calls: the updates' additions and removals and the lists of the
+        contacts bulk calls created, grouped for the fewest calls; per op, the list change a failed
+        call left undone (the rest of its write stands, so the change is reported as left out)."""
+        plans = [w.prepared.plan for w in written.values()]
+        adds = [a for a, _ in (p.label_changes() for p in plans) if a is not None]
+        removes = [r for _, r in (p.label_changes() for p in plans) if r is not None]
+        ops = {p.op.op_id: p.op for p in plans}
+        for result, plan in created:
+            assert result.record is not None
+            adds.append(LabelChange(result.op_id, result.record.remote_id, plan.labels))
+            ops[result.op_id] = dataclasses.replace(plan.op, remote_id=result.record.remote_id)
+        calls = membership_calls(ADD_LABELS, adds) + membership_calls(REMOVE_LABELS, removes)
+        return self._label_calls(calls, ops)
+
+    def _with_created_labels(
+        self, result: WriteResult, plan: CreatePlan, errors: tuple[RecordError, ...]
+    ) -> WriteResult:
+        """A bulk-created record as written: with the lists the label calls added, or without them
+        and reported left out when a call failed."""
+        assert result.record is not None
+        if errors:
+            return dataclasses.replace(result, left_out=tuple(result.left_out) + errors)
+        raw = with_labels(result.record.raw, plan.labels, (), self._label_ids())
+        return dataclasses.replace(result, record=self._record(raw))
 
     def _label_calls(
         self, calls: Sequence[HttpCall], ops: Mapping[str, WriteOp]
@@ -577,13 +625,14 @@ class ApolloConnector:
             self.catalogue = dataclasses.replace(self.catalogue, labels=known)
             self.field_map = self.field_map.with_catalogue(self.catalogue)
 
-    def _create_unit(self, unit: list[CreatePlan]) -> list[WriteResult]:
+    def _create_unit(self, unit: list[CreatePlan]) -> tuple[list[WriteResult], dict[str, CreatePlan]]:
+        """The unit's results, and the creates whose lists are still to add (by op id)."""
         if len(unit) > 1:
             try:
                 return self._bulk_create(unit)
             except RecordError:  # the batch is refused whole: send each alone to find the bad one
                 pass
-        return [self._guarded(plan.op, functools.partial(self._create, plan)) for plan in unit]
+        return [self._guarded(plan.op, functools.partial(self._create, plan)) for plan in unit], {}
 
     def _create(self, plan: CreatePlan) -> WriteResult:
         op = plan.op
@@ -609,7 +658,9 @@ class ApolloConnector:
             return WriteResult(op.op_id, ok=True, record=self.get(remote_id), left_out=left)
         return WriteResult(op.op_id, ok=True, record=self._record(raw), left_out=left)
 
-    def _bulk_create(self, unit: list[CreatePlan]) -> list[WriteResult]:
+    def _bulk_create(self, unit: list[CreatePlan]) -> tuple[list[WriteResult], dict[str, CreatePlan]]:
+        """One bulk call; its records are read back, their lists (unless the call carried them)
+        added with the push's other list changes."""
         now = datetime.now(UTC)
         for plan in unit:
             self._sent_at.setdefault(plan.op.op_id, now)
@@ -618,35 +669,33 @@ class ApolloConnector:
                 "POST", BULK_CREATE, json=bulk_body(unit), idempotent=False, classify=self._classify
             )
         except OutcomeUnknownError as exc:
-            return self._recover_bulk(unit, exc)
+            return self._recover_bulk(unit, exc), {}
         except TransientError as exc:
             # Not applied (no connection, 408, 429 or 503 after the retries): each op fails as it
             # would alone, and is planned again next run.
-            return [WriteResult(plan.op.op_id, ok=False, error=exc) for plan in unit]
+            return [WriteResult(plan.op.op_id, ok=False, error=exc) for plan in unit], {}
         ids = self._created_ids(unit, answer)
-        changes = created_label_changes(unit, ids)
-        label_errors = self._label_calls(
-            membership_calls(ADD_LABELS, changes), {p.op.op_id: dataclasses.replace(p.op, remote_id=i)
-                                                   for p, i in zip(unit, ids, strict=True)},
-        )  # fmt: skip
         try:
             records = self._read_created(ids)
         except StopSystemError:
             raise
         except ConnectorError as exc:
             # Created but not read back: the ops stay sent, and the next run looks the records up.
-            return [
+            failed = [
                 WriteResult(plan.op.op_id, ok=False, error=self._unread(remote_id, exc))
                 for plan, remote_id in zip(unit, ids, strict=True)
             ]
-        return [
+            return failed, {}
+        results = [
             WriteResult(
                 plan.op.op_id, ok=True, record=records[i],
-                left_out=self._custom_field_errors(records[i].raw, plan.op, plan.body)
-                + label_errors.get(plan.op.op_id, ()),
+                left_out=self._custom_field_errors(records[i].raw, plan.op, plan.body),
             )
             for plan, i in zip(unit, ids, strict=True)
         ]  # fmt: skip
+        # the lists of a call that did not carry them, added with the push's other list changes
+        deferred = {} if shared_labels(unit) else {p.op.op_id: p for p in unit if p.labels}
+        return results, deferred
 
     def _created_ids(self, unit: Sequence[CreatePlan], answer: Any) -> list[str]:
         """The record id of each create of a bulk call, in order. A contact Apollo merged into one it

@@ -16,19 +16,19 @@ address line, typed custom fields and the owner. Typed phones, the stage and a w
 are not bulk_update fields; an update carrying one is sent as one ``PATCH`` (with its scalars,
 which costs no extra call), its owner, if any, in the bulk row.
 
-List changes of a batch go through the label endpoints with many contacts per call
+List changes of a push go through the label endpoints with many contacts per call
 (``membership_calls``: one call per list, or per set of lists the contacts share, whichever is
 fewer). Their answer names the lists, not the contacts, and nothing reads the contacts back: the
 record as written is the record as last read (or as the PATCH or bulk answer has it) with the list
 changes applied, and the next pull confirms it.
 
 Creates without typed phones go through ``bulk_create``, 100 a call per owner (an item carries
-neither typed phones nor lists of its own), their lists through the label endpoints as above (or
-``append_label_names`` when the whole call shares them), then one search page reads the new
-records back in the GET shape. A create with a typed phone is one ``POST /contacts`` with its lists
-in it: a bulk create followed by a PATCH for the phone would cost as many calls (one per contact,
-plus a share of the bulk call) and take them from the update budget, which updates with phones
-already draw on.
+neither typed phones nor lists of its own), then one search page reads the new records back in
+the GET shape; their lists go through the label endpoints with the updates' list changes, in one
+pass per push (or in ``append_label_names`` when the whole call shares them). A create with a
+typed phone is one ``POST /contacts`` with its lists in it: a bulk create followed by a PATCH for
+the phone would cost as many calls (one per contact, plus a share of the bulk call) and take them
+from the update budget, which updates with phones already draw on.
 """
 
 from __future__ import annotations
@@ -151,12 +151,10 @@ def created_label_changes(plans: Sequence[CreatePlan], remote_ids: Sequence[str]
 
 
 def bulk_create_calls(plans: Sequence[CreatePlan]) -> list[HttpCall]:
+    """A bulk call and the search page that reads its records back; their lists, unless the call
+    carries them, are added with the push's other list changes."""
     ids = tuple(p.op.op_id for p in plans)
-    return [
-        HttpCall("POST", BULK_CREATE, bulk_body(plans), op_ids=ids),
-        *created_label_calls(plans),
-        created_search(ids),
-    ]
+    return [HttpCall("POST", BULK_CREATE, bulk_body(plans), op_ids=ids), created_search(ids)]
 
 
 def create_units(plans: Sequence[CreatePlan]) -> list[list[CreatePlan]]:
@@ -287,13 +285,6 @@ class UpdatePlan:
         """Whether the record as written is read with a GET at the end: only when neither a PATCH
         answer nor the record as last read (``base``) gives the whole record."""
         return not self.body and base is None
-
-
-def batch_label_calls(plans: Sequence[UpdatePlan]) -> list[HttpCall]:
-    """The label calls of a batch of updates: additions, then removals."""
-    adds = [a for a, _ in (p.label_changes() for p in plans) if a is not None]
-    removes = [r for _, r in (p.label_changes() for p in plans) if r is not None]
-    return membership_calls(ADD_LABELS, adds) + membership_calls(REMOVE_LABELS, removes)
 
 
 def batch_rows(plans: Sequence[UpdatePlan]) -> list[UpdatePlan]:

@@ -113,8 +113,8 @@ def test_creates_with_mixed_lists_share_a_bulk_call_and_one_label_call_per_list(
     sent = [c for c in calls(apollo) if c != ("GET", "/labels")]
     assert sent == [
         ("POST", "/contacts/bulk_create"),
+        ("POST", "/contacts/search"),  # the new records read back
         *[("POST", "/labels/add_entity_ids_to_label_names")] * 3,  # a, b, c: fewer than five sets
-        ("POST", "/contacts/search"),
     ]
     for t, result in zip(lists, results, strict=True):
         assert result.record is not None
@@ -152,3 +152,32 @@ def test_a_create_apollo_merges_into_a_placeholder_is_linked_to_it(
     assert sorted(emails) == sorted(f"person{700 + i}@apollo.example" for i in range(6))
     written = [r.record.raw["email"] for r in results if r.record]
     assert written == [f"person{700 + i}@apollo.example" for i in range(6)]
+
+
+def test_updates_and_bulk_creates_of_one_push_share_their_label_calls(
+    apollo: Apollo, connector: ApolloConnector
+) -> None:
+    ids = created(connector, 4)
+    list(connector.pull(None, full=True))
+    ops = [tagged(r, f"t{i}", connector, {"vip"}, set()) for i, r in enumerate(ids)]
+    lists = [["vip"], ["new"], ["vip", "new"], [], ["vip", "x"], ["x"], ["new", "x"], ["vip", "new", "x"]]
+    ops += [
+        WriteOp(f"n{i}", "apollo", "create", values=person(800 + i, owner=None, tags=t))
+        for i, t in enumerate(lists)
+    ]  # fmt: skip
+    described = connector.describe(ops)
+    apollo.clear_journal()
+
+    results = connector.push(ops)
+
+    assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
+    sent = [c for c in calls(apollo) if c != ("GET", "/labels")]
+    # the new contacts share one bulk call; "vip" (four updates, four new contacts), "new" and
+    # "x": three label calls in all
+    assert sent.count(("POST", "/contacts/bulk_create")) == 1
+    assert sent.count(("POST", "/labels/add_entity_ids_to_label_names")) == 3
+    assert [(c.method, c.path) for c in described] == sent
+    for result in results:
+        assert result.record is not None
+        written = set(connector.to_canonical(result.record).values.get("tags") or [])
+        assert written == names(connector, result.record.remote_id)
