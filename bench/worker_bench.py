@@ -29,7 +29,10 @@ With ``--kill``: two workers (``stalled_after = 3``) take the queued syncs; once
 ``--kill-after`` seconds (default: 60% of the median job of the first round, when its writes are
 under way), its worker is SIGKILLed and a third worker is started. The run ends when every pairing
 has a finished run. It reports the killed job, the run that took it up again (the same job id) and
-the same overlap and audit checks, with the killed job's span ending at the kill.
+the same overlap and audit checks, with the killed job's span ending at the kill. Creates the kill
+may have cut off stay owed (the engine sends none again for twice the client's read timeout, 60 s,
+in case it landed), so the settling sync of this round starts 62 s after the kill; the creates
+still owed right after the retried job and at the end are counted.
 
 Prints the tables; writes JSON to bench/results/worker_bench_<pairings>x<contacts>.json.
 """
@@ -47,13 +50,16 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
+# A create whose answer a kill may have cut off is not sent again for twice the client's read
+# timeout (30 s): the settling sync of the kill round starts after that.
+LOST_CREATE_WAIT = 62.0
 
 
 # ------------------------------------------------------------------ simulator hosts
@@ -256,13 +262,26 @@ class Round:
             conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
 
 
-def settled(rnd: Round) -> dict[str, Any]:
-    """The oracle's audit after one more sync of every pairing, as the engine's kill tests converge
-    before they audit; the overlaps of those syncs too."""
+def settled(rnd: Round, after: datetime | None = None) -> dict[str, Any]:
+    """The oracle's audit after one more sync of every pairing (started no sooner than ``after``),
+    as the engine's kill tests converge before they audit; the overlaps of those syncs too."""
     from syncengine.worker import job_runs
 
+    if after is not None:
+        time.sleep(max((after - datetime.now(UTC)).total_seconds(), 0))
     rnd.settle()
     return {**rnd.audit(), "overlaps_with_settle": len(job_runs.overlaps(rnd.runs(), rnd.killed))}
+
+
+def owed_creates(rnd: Round) -> int:
+    """Creates in the pairings' outboxes still waiting to be confirmed (sent or not)."""
+    from syncengine.mirror import Mirror
+
+    total = 0
+    for name in rnd.names:
+        with Mirror.open(rnd.tmp / "state" / name / "syncengine.db") as mirror:
+            total += sum(1 for op in mirror.pending() if op.kind == "create")
+    return total
 
 
 def without_ids(problem: str) -> str:
@@ -359,7 +378,9 @@ def kill_round(args: argparse.Namespace, tmp: Path, kill_after: float) -> dict[s
             "overlaps": len(job_runs.overlaps(runs, {victim.pid: killed_at})),
             "exit_codes": [w.proc.returncode for w in alive],
             "audit_after_one_sync": rnd.audit(),
-            "audit": settled(rnd),
+            "owed_creates_after_one_sync": owed_creates(rnd),
+            "audit": settled(rnd, after=killed_at + timedelta(seconds=LOST_CREATE_WAIT)),
+            "owed_creates_at_the_end": owed_creates(rnd),
         }  # fmt: skip
     finally:
         rnd.close()
