@@ -17,6 +17,7 @@ import pytest
 from worker_world import pairings, queue_url
 
 from syncengine.mirror import Mirror
+from syncengine.rules import load_rules
 from syncengine.worker import job_runs, queue, tasks
 
 pytestmark = pytest.mark.postgres
@@ -91,10 +92,23 @@ def test_the_job_of_a_killed_worker_is_run_again_with_no_duplicate_and_no_lost_w
         # Put back once the dead worker has been silent for stalled_after (3 s), not after a queue.
         assert (again[0].started_at - killed_at).total_seconds() < 30
         assert job_runs.overlaps(world.runs(), {doomed.pid: killed_at}) == []
+        # Nothing is missing or written twice; a create the kill may have cut off is still owed.
         oracle.assert_complete(world.audit(world.worlds[0]))
-        with Mirror.open(tmp_path / "state" / "p0" / "syncengine.db") as mirror:
-            assert mirror.pending() == []
+        state = tmp_path / "state" / "p0" / "syncengine.db"
+        with Mirror.open(state) as mirror:
             assert [r.status for r in mirror.recent_runs(5)][-1] == "interrupted"
+            owed = mirror.pending()
+        assert {op.run_id for op in owed} <= {1}, "only the killed run's ops may wait"
+        # Such a create is not sent again for twice the client's read timeout (60 s), in case it
+        # landed; the next scheduled sync after that sends it, and then nothing waits.
+        if owed:
+            time.sleep(max(61 - (datetime.now(UTC) - killed_at).total_seconds(), 0))
+        assert world.worker("--sync-now", "--until-idle").wait(timeout=240) == 0, _log(tmp_path)
+        with Mirror.open(state) as mirror:
+            assert mirror.pending() == []
+            oracle.assert_complete(oracle.audit(world.worlds[0].cluster, world.worlds[0].truth,
+                                                load_rules(), mirror))  # fmt: skip
+        assert job_runs.overlaps(world.runs(), {doomed.pid: killed_at}) == []
 
 
 def test_a_targeted_sync_runs_under_the_pairing_lock_and_carries_an_edit(tmp_path: Path, url: str) -> None:
