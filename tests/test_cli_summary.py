@@ -93,7 +93,10 @@ def test_show_finds_a_contact_by_email_or_name_and_shows_each_systems_values(tmp
         env = pair.environment()
         assert cli("sync", env=env, cwd=tmp_path).returncode == 0
         [copied] = [c for c in pair["leadconnector"].sim.contacts() if c.get("email") == "ada@x.example"]
-        pair["apollo"].sim.ui_edit(str(stored["id"]), {"email": "ada@apollo.example"})
+        # The company edit is written over LeadConnector's: a change `show` lists under "Last changes".
+        pair["apollo"].sim.ui_edit(
+            str(stored["id"]), {"email": "ada@apollo.example", "organization_name": "AE Ltd"}
+        )
         pair["leadconnector"].sim.ui_edit(str(copied["id"]), {"email": "ada@lc.example"})
         assert cli("sync", env=env, cwd=tmp_path).returncode == 1  # an email conflict waits
 
