@@ -1,7 +1,7 @@
 """Identity resolution: which unlinked records are which person. Never a guess.
 
 Keys, in the order the rules give: the normalised email; each E.164 phone; first name, last name
-and company together (casefolded). For each record the first key kind that finds anything decides:
+and company together (casefolded; the company without punctuation and trailing legal forms). For each record the first key kind that finds anything decides:
 one entity links it; several entities, or an entity that already holds a record of this system,
 make a match conflict, reported and left unlinked. Records found nowhere group among themselves the
 same way into new entities. Everything is index lookups, so 100,000 records take seconds.
@@ -83,8 +83,26 @@ def keys_of(values: Mapping[str, Any], kind: str) -> list[str]:
         return sorted({p for p in phones if isinstance(p, str) and _E164.fullmatch(p)})
     parts = [values.get(f) for f in ("first_name", "last_name", "company")]
     if all(isinstance(p, str) and p.strip() for p in parts):
-        return ["\x1f".join(str(p).casefold() for p in parts)]
+        first, last, company = (str(p).casefold().strip() for p in parts)
+        return ["\x1f".join((first, last, company_key(company)))]
     return []
+
+
+# Legal forms people add or leave out ("Granite Security Inc." is "Granite Security").
+_LEGAL_FORMS = frozenset(
+    "inc incorporated llc llp ltd limited corp corporation co company gmbh ag plc sa sas sarl srl bv nv "
+    "oy ab as pty pte kk".split()
+)
+_PUNCTUATION = re.compile(r"[.,&'()]+")
+
+
+def company_key(company: str) -> str:
+    """A company name as a match key compares it: casefolded, without punctuation and trailing
+    legal forms (never all of its words)."""
+    words = _PUNCTUATION.sub(" ", company.casefold()).split()
+    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
 
 
 def record_keys(values: Mapping[str, Any], kinds: Sequence[str]) -> set[str]:

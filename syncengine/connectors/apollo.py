@@ -62,6 +62,7 @@ from syncengine.connectors.apollo_writes import (
     with_labels,
 )
 from syncengine.connectors.base import (
+    KNOWN_LIMIT,
     ConnectorOptions,
     HttpCall,
     RemoteRecord,
@@ -851,6 +852,8 @@ class ApolloConnector:
         self._refresh_labels(shape)
         remote_id = str(shape["id"])
         self._known[remote_id] = shape
+        if len(self._known) > KNOWN_LIMIT:  # describe()'s fallback: a run's memory must not grow with it
+            del self._known[next(iter(self._known))]
         return RemoteRecord(self.system, remote_id, shape, parse_time(shape.get("updated_at")))
 
     def close(self) -> None:

@@ -53,6 +53,10 @@ class RemoteRecord:
     updated_at: datetime | None
 
 
+# Records a connector keeps as last read, for describe() when an op carries none (``WriteOp.expected``).
+KNOWN_LIMIT = 5000
+
+
 @dataclass(frozen=True)
 class WriteOp:
     """One write to one system, in canonical terms.

@@ -23,6 +23,7 @@ import httpx
 
 from syncengine.canonical import Canonical, InvalidValueError, is_blank
 from syncengine.connectors.base import (
+    KNOWN_LIMIT,
     ConnectorOptions,
     HttpCall,
     RemoteRecord,
@@ -334,6 +335,8 @@ class CorporateMerchConnector:
             raise ConfigError("a contact without an id in the answer", system=self.system)
         remote_id = str(raw["id"])
         self._known[remote_id] = raw
+        if len(self._known) > KNOWN_LIMIT:  # describe()'s fallback: a run's memory must not grow with it
+            del self._known[next(iter(self._known))]
         return RemoteRecord(self.system, remote_id, dict(raw), parse_time(raw.get("updated_at")))
 
     def close(self) -> None:
