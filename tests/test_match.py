@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from syncengine.match import Candidate, EntityKeys, match
+import pytest
+
+from syncengine.match import Candidate, EntityKeys, company_key, match
 from syncengine.rules import Rules
 
 
@@ -147,3 +149,18 @@ def test_a_hundred_thousand_records_match_in_seconds() -> None:
     elapsed = time.perf_counter() - started
     assert (len(result.links), len(result.new_entities), result.conflicts) == (50_000, 40_000, [])
     assert elapsed < 15  # a pairwise comparison would take hours
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Granite Security Inc.", "granite security"),
+        ("granite security", "granite security"),
+        ("Acme, LLC", "acme"),
+        ("Smith & Co. Ltd", "smith"),
+        ("Co", "co"),  # never every word
+        ("Inc Magazine", "inc magazine"),  # only trailing legal forms
+    ],
+)
+def test_a_company_matches_without_punctuation_and_trailing_legal_forms(typed: str, key: str) -> None:
+    assert company_key(typed) == key
