@@ -434,7 +434,8 @@ class ApolloConnector:
         if not op.remote_id:
             raise RecordError("update without a remote id", system=self.system)
         remote_id = op.remote_id
-        fresh = moved.latest(remote_id) if checks_first(op) else None
+        planned_from = op.expected.updated_at if op.expected is not None else None
+        fresh = moved.latest(remote_id, planned_from) if checks_first(op) else None
         if fresh is not None:
             # The write would land over a value a person saved since the pull (stale.py).
             path = contact_path(remote_id)

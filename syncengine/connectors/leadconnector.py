@@ -342,7 +342,8 @@ class LeadConnectorConnector:
         if not op.remote_id:
             raise RecordError("update without a remote id", system=self.system)
         built = self._plan(op)
-        if self._checks_first(op, built.value) and (fresh := moved.latest(op.remote_id)) is not None:
+        fresh = moved.latest(op.remote_id, _planned_from(op)) if self._checks_first(op, built.value) else None
+        if fresh is not None:
             # The PUT would write over a value a person saved since the pull (stale.py).
             path = contact_path(op.remote_id)
             refuse_if_moved(op, fresh, written_fields(op), self.to_canonical, method="PUT", path=path)
@@ -439,7 +440,7 @@ class LeadConnectorConnector:
                 return with_left_out(result, errors_for(self.system, built, op, remote_id=remote_id))
             fresh = None
             if moved is not None and self._checks_first(op, calls):
-                fresh = moved.latest(op.remote_id or "")
+                fresh = moved.latest(op.remote_id or "", _planned_from(op))
             if fresh is not None:
                 # The PUT would write over a value a person saved since the pull (stale.py).
                 path = contact_path(op.remote_id or "")
@@ -520,3 +521,8 @@ def _contact(answer: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(contact, Mapping) or not contact.get("id"):
         raise ConfigError(f"{where} answered without a 'contact'; check the base URL")
     return contact
+
+
+def _planned_from(op: WriteOp) -> datetime | None:
+    """The update time of the version of the record ``op`` was planned from."""
+    return op.expected.updated_at if op.expected is not None else None

@@ -112,7 +112,10 @@ class MovedSincePull:
         self.get = get
         self.floor = floor
         self.batch = batch
-        self.moved: dict[str, RemoteRecord] = {}
+        # The records listed as changed, by remote id, with their update time: not the records, so
+        # that a run's memory does not grow with its own writes (which come back in every listing);
+        # a write to one that changed after the version it was planned from reads it first.
+        self.moved: dict[str, datetime | None] = {}
         self._left = 0  # writes before the next listing
 
     def relist(self) -> None:
@@ -120,22 +123,28 @@ class MovedSincePull:
         ended, so it holds only what changed since, not everything since the pull."""
         self._left = 0
 
-    def latest(self, remote_id: str) -> RemoteRecord | None:
+    def latest(self, remote_id: str, planned_from: datetime | None = None) -> RemoteRecord | None:
         """The record as it is now when it changed since the pull (or since the last listing), else
-        None: the record as pulled is still current."""
+        None: the record as pulled is still current. ``planned_from``: the update time of the version
+        the write was planned from; a listing that saw no later one means nothing moved."""
         if self.floor is None:
             return self.get(remote_id)
         if self._left <= 0:
             self._list()
             self._left = self.batch
         self._left -= 1
-        return self.moved.get(remote_id)
+        if remote_id not in self.moved:
+            return None
+        listed = self.moved[remote_id]
+        if planned_from is not None and listed is not None and listed <= planned_from:
+            return None
+        return self.get(remote_id)
 
     def _list(self) -> None:
         assert self.floor is not None
         newest = self.floor
         for record in self.list_changed(self.floor):
-            self.moved[record.remote_id] = record
+            self.moved[record.remote_id] = record.updated_at
             if record.updated_at is not None and record.updated_at > newest:
                 newest = record.updated_at
         self.floor = newest

@@ -39,7 +39,18 @@ def test_one_listing_serves_a_batch_of_writes_and_names_only_what_moved() -> Non
     found = [moved.latest(f"r{i}") for i in range(6, 9)]
 
     assert [r.remote_id if r else None for r in found] == [None, "r7", None]
-    assert system.listings == [PULLED] and system.reads == []
+    # The listing keeps which records moved, not the records: the one that moved is read.
+    assert system.listings == [PULLED] and system.reads == ["r7"]
+
+
+def test_a_record_listed_at_the_version_the_write_was_planned_from_is_not_read() -> None:
+    system = FakeSystem()
+    at = PULLED + timedelta(seconds=5)
+    system.edit("r7", at)  # within the pull's overlap window: the pull read this very version
+    moved = MovedSincePull(system.changed, system.get, PULLED, batch=3)
+
+    assert moved.latest("r7", at) is None and system.reads == []
+    assert moved.latest("r7", PULLED) is not None and system.reads == ["r7"]
 
 
 def test_an_edit_after_a_listing_is_found_by_the_next_batch() -> None:
