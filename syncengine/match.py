@@ -1,7 +1,8 @@
 """Identity resolution: which unlinked records are which person. Never a guess.
 
 Keys, in the order the rules give: the normalised email; each E.164 phone; first name, last name
-and company together (casefolded; the company without punctuation and trailing legal forms). For each record the first key kind that finds anything decides:
+and company together (casefolded; the company without punctuation and trailing legal forms).
+For each record the first key kind that finds anything decides:
 one entity links it; several entities, or an entity that already holds a record of this system,
 make a match conflict, reported and left unlinked. Records found nowhere group among themselves the
 same way into new entities. Everything is index lookups, so 100,000 records take seconds.
@@ -90,8 +91,33 @@ def keys_of(values: Mapping[str, Any], kind: str) -> list[str]:
 
 # Legal forms people add or leave out ("Granite Security Inc." is "Granite Security").
 _LEGAL_FORMS = frozenset(
-    "inc incorporated llc llp ltd limited corp corporation co company gmbh ag plc sa sas sarl srl bv nv "
-    "oy ab as pty pte kk".split()
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "ltd",
+        "limited",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "plc",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "bv",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "pty",
+        "pte",
+        "kk",
+    ]
 )
 _PUNCTUATION = re.compile(r"[.,&'()]+")
 
