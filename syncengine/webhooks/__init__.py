@@ -10,6 +10,7 @@ The path of one webhook::
 LeadConnector retries only on 429 and never on a timeout or a 5xx, so a lost webhook is never sent
 again: scheduled polling stays the source of truth, and a webhook only makes a change arrive
 sooner. ``keys`` and ``signatures`` verify, ``events`` reads the payload, ``inbox`` keeps what is
-owed, ``receiver`` and ``app`` answer HTTP, ``worker`` and ``targeted`` run the syncs, ``command``
-is ``syncengine webhooks``.
+owed, ``receiver`` and ``app`` answer HTTP, ``worker`` and ``targeted`` run the syncs (with a
+pairings file, ``jobs`` defers them to ``syncengine worker`` instead), ``command`` is
+``syncengine webhooks``.
 """

@@ -3,6 +3,9 @@
 Without credentials it runs against the bundled simulators (the sandbox, like ``sync``): the
 LeadConnector simulator is pointed at this receiver and signs with its own keys, which the
 receiver trusts; the command prints how to edit a contact there and watch it reach Apollo.
+
+With ``--pairings`` (the file of ``syncengine worker``) it syncs nothing itself: each webhook
+becomes a targeted sync job of the pairing whose LeadConnector location sent it, for the workers.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ def webhooks(
         30.0, "--wait", min=0.0, metavar="SECONDS",
         help="How long a sync waits for another run holding the state; the contacts stay queued after.",
     ),
+    pairings: Path | None = typer.Option(
+        None, "--pairings", help="A pairings file (as `syncengine worker`'s): queue each webhook as a "
+        "targeted sync job of the pairing of its location, for the workers, instead of syncing here.",
+    ),
     state: Path | None = StateOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -59,6 +66,9 @@ def webhooks(
     and queued in the state directory; a worker then syncs the queued contacts under the state lock.
     Scheduled polling stays the source of truth: LeadConnector never resends a lost webhook.
     """
+    if pairings is not None:
+        _receive_for_pairings(pairings, host, port, path, poll_every, state)
+        return
     with _guard():
         env = environment(None)
         sandbox = not load_settings(env).configured
@@ -101,6 +111,48 @@ def _receive(
     finally:
         worker.stop()
         inbox.close()
+
+
+def _receive_for_pairings(
+    file: Path, host: str, port: int, path: str, poll_every: str | None, state: Path | None
+) -> None:
+    """Serve the receiver deferring jobs to the pairings' workers; the webhook ids seen are kept in
+    ``state`` (default ./state), as without pairings."""
+    from syncengine.commands import EXIT_FAILED, EXIT_USAGE
+
+    try:
+        import psycopg
+        from procrastinate.exceptions import ConnectorException
+
+        from syncengine.pairings import load_pairings
+        from syncengine.webhooks.jobs import pairing_jobs
+    except ImportError as exc:
+        needs = f"pip install 'syncengine\\[postgres]' ({exc.name} is missing)"
+        err.print(f"[red]error:[/] syncengine webhooks --pairings needs PostgreSQL support: {needs}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    with _guard():
+        if poll_every:
+            raise ConfigFileError("--poll-every: with --pairings the pairings' schedules poll (workers)")
+        env = environment(None)
+        config = load_pairings(file, env)
+        try:
+            keys = WebhookKeys.from_env(env)
+        except PublicKeyError as exc:
+            raise ConfigFileError(str(exc)) from None
+    try:
+        with _guard(), closing(_listen(host, port)) as listener, pairing_jobs(config) as jobs:
+            inbox = Inbox((state or Path(env.get("SYNCENGINE_STATE_DIR") or "state")) / INBOX_FILE)
+            receiver = Receiver(keys, inbox, jobs=jobs)
+            url = f"http://{host}:{listener.getsockname()[1]}{path}"
+            out.print(f"Receiving LeadConnector webhooks at {escape(url)} for "
+                      f"{len(config.pairings)} pairing(s)")  # fmt: skip
+            try:
+                _serve(build_app(receiver, path), listener)
+            finally:
+                inbox.close()
+    except (psycopg.Error, ConnectorException) as exc:
+        err.print(f"[red]error:[/] the workers' database: {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from exc
 
 
 def _listen(host: str, port: int) -> socket.socket:

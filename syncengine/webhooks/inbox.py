@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +86,27 @@ class Inbox:
                         "event = excluded.event",
                         (system, remote_id, now, event),
                     )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            return bool(inserted)
+
+    def remember(self, webhook_id: str, then: Callable[[], object], *, at: float | None = None) -> bool:
+        """Remember the webhook and call ``then`` (which hands its contact on elsewhere: a job for
+        the workers) in one transaction; when ``then`` raises, the id is not remembered and the
+        error propagates. False: the id was seen before, and ``then`` was not called."""
+        now = time.time() if at is None else at
+        with self._lock:
+            self._prune(now)
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = cur.execute(
+                    "INSERT OR IGNORE INTO seen (webhook_id, seen_at) VALUES (?, ?)", (webhook_id, now)
+                ).rowcount
+                if inserted:
+                    then()
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
