@@ -13,10 +13,10 @@ from test_apollo_support import CATALOGUES
 from syncengine.canonical import InvalidValueError
 from syncengine.connectors.base import ConnectorOptions
 from syncengine.fieldmaps.apollo import ApolloCatalogue, ApolloMap, CustomField, compose_address
-from syncengine.sim.apollo import ApolloSim
-from syncengine.sim.apollo_bulk import set_on_many
-from syncengine.sim.apollo_shapes import CREATE_FIELDS
-from syncengine.sim.apollo_store import WriteOptions
+from syncengine.sim.apollo.bulk import set_on_many
+from syncengine.sim.apollo.shapes import CREATE_FIELDS
+from syncengine.sim.apollo.simulator import ApolloSim
+from syncengine.sim.apollo.store import WriteOptions
 
 
 def team() -> ApolloSim:

@@ -17,7 +17,7 @@ from syncengine.connectors.base import ConnectorOptions
 from syncengine.connectors.http import HttpClient, RetryPolicy
 from syncengine.connectors.ratelimit import ManualClock, RateLimiter
 from syncengine.connectors.settings import Secret, SystemSettings
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
 from syncengine.sim.sampledata import catalogues
 

@@ -14,8 +14,8 @@ from syncengine.canonical import InvalidValueError
 from syncengine.connectors.base import ConnectorOptions, WriteOp
 from syncengine.fieldmaps.corporatemerch import CorporateMerchCatalogue, CorporateMerchMap
 from syncengine.sim.core import SimClock
-from syncengine.sim.corporatemerch_store import ContactStore, read_shape
-from syncengine.sim.corporatemerch_values import Rules
+from syncengine.sim.corporatemerch.store import ContactStore, read_shape
+from syncengine.sim.corporatemerch.values import Rules
 from tests.strategies import corporatemerch_records
 
 CATALOGUE = CorporateMerchCatalogue(labels={1: "alpha", 2: "VIP"}, lists={5: "Holiday Gift"})

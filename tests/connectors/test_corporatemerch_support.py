@@ -19,7 +19,7 @@ from syncengine.connectors.http import HttpClient, HttpOptions, RetryPolicy
 from syncengine.connectors.ratelimit import ManualClock, RateLimiter
 from syncengine.connectors.settings import Secret, SystemSettings
 from syncengine.sim.core import ServerThread, iso_ms
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 
 TOKEN = "sim-cm-token-connector"
 LABELS = [{"id": 1, "name": "alpha"}, {"id": 2, "name": "beta"}, {"id": 3, "name": "gamma"}]

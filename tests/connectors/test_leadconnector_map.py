@@ -28,9 +28,9 @@ from syncengine.fieldmaps.leadconnector import (
     LeadConnectorMap,
 )
 from syncengine.sim.core import SimClock
-from syncengine.sim.leadconnector_shapes import get_shape, search_shape
-from syncengine.sim.leadconnector_store import ContactStore, LocationSettings
-from syncengine.sim.leadconnector_values import CREATE_FIELDS
+from syncengine.sim.leadconnector.shapes import get_shape, search_shape
+from syncengine.sim.leadconnector.store import ContactStore, LocationSettings
+from syncengine.sim.leadconnector.values import CREATE_FIELDS
 from syncengine.sim.sampledata import catalogues
 
 SAMPLE = LeadConnectorCatalogue.from_json(catalogues()["leadconnector"]["customFields"])

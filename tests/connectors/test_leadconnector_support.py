@@ -18,7 +18,7 @@ from syncengine.connectors.leadconnector import LeadConnectorConnector
 from syncengine.connectors.ratelimit import ManualClock, RateLimiter
 from syncengine.connectors.settings import Secret, SystemSettings
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 from syncengine.sim.sampledata import LC_SHIRT_FIELD, LC_SINCE_FIELD, catalogues
 
 TOKEN = "sim-lc-token-connector"

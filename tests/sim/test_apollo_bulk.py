@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
 
 API_KEY = "sim-apollo-key-bulk"

@@ -29,7 +29,7 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from sim_specs import spec_path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
 
 SPEC_PATH = spec_path("apollo/apollo-rest-api.openapi.json")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
 
 API_KEY = "sim-apollo-key-search"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sim_specs import spec_path
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
 
 API_KEY = "sim-apollo-key-contract"

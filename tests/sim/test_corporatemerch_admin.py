@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 from syncengine.sim.sampledata import catalogues, edits, generate
 
 TOKEN = "sim-cm-token-admin"

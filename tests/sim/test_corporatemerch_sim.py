@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 
 TOKEN = "sim-cm-token-contract"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}

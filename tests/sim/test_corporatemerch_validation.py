@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 
 TOKEN = "sim-cm-token-validation"
 ADA = {

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 from syncengine.sim.emails import is_address, is_email
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 VALIDATOR_JS_ACCEPTS = [
     "foo@bar.com",

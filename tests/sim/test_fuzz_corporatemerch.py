@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 
 TOKEN = "sim-cm-token-fuzz"
 FUZZ = settings(

@@ -32,9 +32,9 @@ from schemathesis.core.failures import ServerError
 from sim_specs import spec_path
 from starlette.routing import Mount, Route
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 MAX_EXAMPLES = 75
 FUZZ = settings(

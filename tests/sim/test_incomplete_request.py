@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 LOCATION = "SimLocation000000001"
 

@@ -23,7 +23,7 @@ from sim_specs import spec_path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 SPEC_PATH = spec_path("leadconnector/apps/contacts.json")
 SPEC_SERVER = "https://services.leadconnectorhq.com"

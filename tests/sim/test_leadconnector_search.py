@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from syncengine.sim.core import ServerThread, iso_ms
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 LOCATION = "SimLocation000000001"
 TOKEN = "sim-lc-token-search"

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
-from syncengine.sim.corporatemerch import CorporateMerchSim
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 LOCATION = "SimLocation000000001"
 LC_HEADERS = {"Authorization": "Bearer lc-token", "Version": "2021-07-28", "Content-Type": "application/json"}

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.apollo.simulator import ApolloSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 from syncengine.sim.sampledata import SYSTEMS, catalogues, edits, generate, generate_sample
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from syncengine.sim.apollo import ApolloSim
+from syncengine.sim.apollo.simulator import ApolloSim
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 APOLLO_KEY = "sim-apollo-key-lookups"
 LC_TOKEN, LOCATION = "sim-lc-token-lookups", "LookupsLocation00001"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 from syncengine.webhooks.app import PATH, build_app
 from syncengine.webhooks.inbox import Inbox
 from syncengine.webhooks.keys import WebhookKeys

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 from hook_catcher import HookCatcher, hook_catcher
 
 from syncengine.sim.core import ServerThread
-from syncengine.sim.leadconnector import LeadConnectorSim
+from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 from syncengine.sim.runner import SimCluster
 
 LOCATION = "SimLocation000000001"

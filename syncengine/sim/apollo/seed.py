@@ -11,10 +11,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from syncengine.sim.apollo_location import infer_location
-from syncengine.sim.apollo_shapes import CONTACT_KEYS
-from syncengine.sim.apollo_store import ContactStore
-from syncengine.sim.apollo_values import (
+from syncengine.sim.apollo.location import infer_location
+from syncengine.sim.apollo.shapes import CONTACT_KEYS
+from syncengine.sim.apollo.store import ContactStore
+from syncengine.sim.apollo.values import (
     FREE_EMAIL_DOMAINS,
     email_domain,
     first_sanitized,

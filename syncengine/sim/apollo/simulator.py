@@ -20,10 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from syncengine.sim import apollo_catalogue_api as catalogue_api
-from syncengine.sim.apollo_access import Call, authenticate, authorize
-from syncengine.sim.apollo_admin import admin_routes
-from syncengine.sim.apollo_bulk import (
+from syncengine.sim.apollo import catalogue_api
+from syncengine.sim.apollo.access import Call, authenticate, authorize
+from syncengine.sim.apollo.admin import admin_routes
+from syncengine.sim.apollo.bulk import (
     Jobs,
     bulk_create,
     bulk_update,
@@ -33,14 +33,14 @@ from syncengine.sim.apollo_bulk import (
     run_due_jobs,
     set_on_many,
 )
-from syncengine.sim.apollo_catalogues import CatalogueError, Catalogues
-from syncengine.sim.apollo_limits import ENDPOINTS, RateLimits, burst_response
-from syncengine.sim.apollo_search import parse_search, run_search
-from syncengine.sim.apollo_seed import edit_record, seed_record
-from syncengine.sim.apollo_settings import ApolloSettings
-from syncengine.sim.apollo_shapes import CREATE_FIELDS, UPDATE_FIELDS
-from syncengine.sim.apollo_store import ContactStore, WriteOptions
-from syncengine.sim.apollo_values import ApolloError, IdSource, unprocessable
+from syncengine.sim.apollo.catalogues import CatalogueError, Catalogues
+from syncengine.sim.apollo.limits import ENDPOINTS, RateLimits, burst_response
+from syncengine.sim.apollo.search import parse_search, run_search
+from syncengine.sim.apollo.seed import edit_record, seed_record
+from syncengine.sim.apollo.settings import ApolloSettings
+from syncengine.sim.apollo.shapes import CREATE_FIELDS, UPDATE_FIELDS
+from syncengine.sim.apollo.store import ContactStore, WriteOptions
+from syncengine.sim.apollo.values import ApolloError, IdSource, unprocessable
 from syncengine.sim.core import SimState, build_app, iso_ms
 
 PREFIXES = ("/api/v1", "/v1")

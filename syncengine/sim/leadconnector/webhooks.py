@@ -45,7 +45,7 @@ from starlette.routing import BaseRoute, Route
 
 from syncengine.sim.admin import admin_error, json_object
 from syncengine.sim.core import SimClock, iso_ms
-from syncengine.sim.leadconnector_shapes import get_shape
+from syncengine.sim.leadconnector.shapes import get_shape
 
 EVENTS = ("ContactCreate", "ContactUpdate", "ContactDelete", "ContactTagUpdate")
 SIGNATURES = ("ed25519", "rsa")

@@ -23,27 +23,27 @@ from starlette.types import ASGIApp
 
 from syncengine.sim.core import SimState, build_app
 from syncengine.sim.jsonbody import load_json
-from syncengine.sim.leadconnector_admin import admin_routes
-from syncengine.sim.leadconnector_limits import RateLimits
-from syncengine.sim.leadconnector_search import PagingError, parse_search, run_list, run_search
-from syncengine.sim.leadconnector_shapes import create_shape, get_shape
-from syncengine.sim.leadconnector_store import ContactStore, LocationSettings
-from syncengine.sim.leadconnector_tags import (
+from syncengine.sim.leadconnector.admin import admin_routes
+from syncengine.sim.leadconnector.limits import RateLimits
+from syncengine.sim.leadconnector.search import PagingError, parse_search, run_list, run_search
+from syncengine.sim.leadconnector.shapes import create_shape, get_shape
+from syncengine.sim.leadconnector.store import ContactStore, LocationSettings
+from syncengine.sim.leadconnector.tags import (
     bulk_update_one,
     check_bulk_body,
     check_tags_body,
     with_tags,
     without_tags,
 )
-from syncengine.sim.leadconnector_values import (
+from syncengine.sim.leadconnector.values import (
     CREATE_FIELDS,
     UPDATE_FIELDS,
     UPSERT_FIELDS,
     ValidationError,
     unique_tags,
 )
-from syncengine.sim.leadconnector_webhooks import WebhookSender
-from syncengine.sim.leadconnector_webhooks import admin_routes as webhook_routes
+from syncengine.sim.leadconnector.webhooks import WebhookSender
+from syncengine.sim.leadconnector.webhooks import admin_routes as webhook_routes
 
 ACCEPTED_VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 INVALID_TOKEN = "Invalid token: access token is invalid"

@@ -6,7 +6,7 @@ Documented [DOC rate-limits, SPEC usage stats]: every endpoint action (``["api/v
 day trio (``24-hour`` or ``daily`` spelling); a 429 names the route and the exhausted window and
 carries ``retry-after`` = seconds until that window resets. A window without limit sends an empty
 ``x-rate-limit-*`` header and no usage headers. The figures depend on the team's plan
-(``apollo_plans``); single endpoint actions can be set apart from it.
+(``plans``); single endpoint actions can be set apart from it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from syncengine.sim.apollo_plans import CUSTOM, DEFAULT_PLAN, plan_limits, plan_name
+from syncengine.sim.apollo.plans import CUSTOM, DEFAULT_PLAN, plan_limits, plan_name
 from syncengine.sim.core import FixedWindow, SimClock
 
 DEFAULT_LIMITS: dict[str, int | None] = plan_limits(DEFAULT_PLAN)

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from syncengine.sim.apollo_shapes import search_item
-from syncengine.sim.apollo_store import ContactStore
-from syncengine.sim.apollo_values import unprocessable
+from syncengine.sim.apollo.shapes import search_item
+from syncengine.sim.apollo.store import ContactStore
+from syncengine.sim.apollo.values import unprocessable
 from syncengine.sim.core import parse_iso
 
 SORT_FIELDS = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from syncengine.sim.apollo_catalogues import LABEL_MODALITIES, TEAM_ID, CatalogueError, needs_count_update_at
-from syncengine.sim.apollo_store import ContactStore
-from syncengine.sim.apollo_values import ApolloError, unprocessable
+from syncengine.sim.apollo.catalogues import LABEL_MODALITIES, TEAM_ID, CatalogueError, needs_count_update_at
+from syncengine.sim.apollo.store import ContactStore
+from syncengine.sim.apollo.values import ApolloError, unprocessable
 
 CREATABLE_FIELD_TYPES = ("string", "textarea", "number", "date", "datetime", "boolean")
 CREATABLE_FIELD_MODALITIES = ("contact", "account", "opportunity")

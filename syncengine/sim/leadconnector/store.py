@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from syncengine.sim.core import IdMaker, SearchCache, SimClock, iso_ms, parse_iso
-from syncengine.sim.leadconnector_shapes import DERIVED_KEYS, get_shape
-from syncengine.sim.leadconnector_values import (
+from syncengine.sim.leadconnector.shapes import DERIVED_KEYS, get_shape
+from syncengine.sim.leadconnector.values import (
     CUSTOM_FIELD_TYPES,
     UPDATE_FIELDS,
     WriteValidator,

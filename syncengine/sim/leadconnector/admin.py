@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from syncengine.sim.admin import admin_error, contact_routes, json_object, list_of
 
 if TYPE_CHECKING:
-    from syncengine.sim.leadconnector import LeadConnectorSim
+    from syncengine.sim.leadconnector.simulator import LeadConnectorSim
 
 
 def admin_routes(sim: LeadConnectorSim) -> list[BaseRoute]:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from syncengine.sim.apollo_catalogues import DEFAULT_USER_ID, LABEL_MODALITIES
-from syncengine.sim.apollo_shapes import (
+from syncengine.sim.apollo.catalogues import DEFAULT_USER_ID, LABEL_MODALITIES
+from syncengine.sim.apollo.shapes import (
     BULK_CREATE_FIELDS,
     BULK_UPDATE_FIELDS,
     SOURCE_NAMES,
@@ -24,8 +24,8 @@ from syncengine.sim.apollo_shapes import (
     bulk_existing_item,
     bulk_updated_item,
 )
-from syncengine.sim.apollo_store import ContactStore, WriteOptions
-from syncengine.sim.apollo_values import not_a_valid_id, unprocessable, valid_email
+from syncengine.sim.apollo.store import ContactStore, WriteOptions
+from syncengine.sim.apollo.values import not_a_valid_id, unprocessable, valid_email
 from syncengine.sim.core import iso_ms, parse_iso
 
 MAX_BULK_CREATE = 100

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncengine.sim.leadconnector_store import ContactStore
-from syncengine.sim.leadconnector_values import ValidationError
+from syncengine.sim.leadconnector.store import ContactStore
+from syncengine.sim.leadconnector.values import ValidationError
 
 _FIREBASE_ID_LENGTH = 20
 _BULK_KEYS = ("contacts", "tags", "locationId", "removeAllTags")

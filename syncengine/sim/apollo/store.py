@@ -13,10 +13,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from syncengine.sim.apollo_catalogues import Catalogues
-from syncengine.sim.apollo_index import ContactIndex, emails_of
-from syncengine.sim.apollo_location import infer_location
-from syncengine.sim.apollo_shapes import (
+from syncengine.sim.apollo.catalogues import Catalogues
+from syncengine.sim.apollo.index import ContactIndex, emails_of
+from syncengine.sim.apollo.location import infer_location
+from syncengine.sim.apollo.shapes import (
     CONTACT_KEYS,
     DEFAULTS,
     PLAIN_FIELDS,
@@ -25,7 +25,7 @@ from syncengine.sim.apollo_shapes import (
     STRING_LIST_FIELDS,
     TEXT_FIELDS,
 )
-from syncengine.sim.apollo_values import (
+from syncengine.sim.apollo.values import (
     FREE_EMAIL_DOMAINS,
     PHONE_TYPES,
     IdSource,

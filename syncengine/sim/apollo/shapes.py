@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from syncengine.sim.apollo_catalogues import TEAM_ID, Catalogues
-from syncengine.sim.apollo_values import PHONE_TYPES
+from syncengine.sim.apollo.catalogues import TEAM_ID, Catalogues
+from syncengine.sim.apollo.values import PHONE_TYPES
 
 # fmt: off
 CONTACT_KEYS = (

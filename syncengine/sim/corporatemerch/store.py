@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from syncengine.sim.core import SimClock, iso_ms, parse_iso
-from syncengine.sim.corporatemerch_values import FIELDS, ID_LIST_FIELDS, Rules, ValidationError
+from syncengine.sim.corporatemerch.values import FIELDS, ID_LIST_FIELDS, Rules, ValidationError
 
 CATALOGUES = ("lists", "labels")
 STAMPS = ("created_at", "updated_at")

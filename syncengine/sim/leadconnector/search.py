@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.parser import isoparse
 
-from syncengine.sim.leadconnector_shapes import full_name, get_shape, search_shape, sort_value
-from syncengine.sim.leadconnector_values import ValidationError, normalize_phone
+from syncengine.sim.leadconnector.shapes import full_name, get_shape, search_shape, sort_value
+from syncengine.sim.leadconnector.values import ValidationError, normalize_phone
 
 if TYPE_CHECKING:
-    from syncengine.sim.leadconnector_store import ContactStore
+    from syncengine.sim.leadconnector.store import ContactStore
 
 MAX_PAGE_LIMIT = 500
 MAX_PAGE_WINDOW = 10_000

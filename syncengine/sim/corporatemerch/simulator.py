@@ -23,11 +23,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from syncengine.sim.core import SimState, build_app
-from syncengine.sim.corporatemerch_admin import admin_routes
-from syncengine.sim.corporatemerch_limits import RateLimits
-from syncengine.sim.corporatemerch_settings import CorporateMerchSettings
-from syncengine.sim.corporatemerch_store import ContactStore, read_shape
-from syncengine.sim.corporatemerch_values import Rules, ValidationError
+from syncengine.sim.corporatemerch.admin import admin_routes
+from syncengine.sim.corporatemerch.limits import RateLimits
+from syncengine.sim.corporatemerch.settings import CorporateMerchSettings
+from syncengine.sim.corporatemerch.store import ContactStore, read_shape
+from syncengine.sim.corporatemerch.values import Rules, ValidationError
 from syncengine.sim.jsonbody import load_json
 
 DEFAULT_LIMIT = 15

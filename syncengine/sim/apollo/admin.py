@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from syncengine.sim.admin import admin_error, contact_routes, json_object, list_of
 
 if TYPE_CHECKING:
-    from syncengine.sim.apollo import ApolloSim
+    from syncengine.sim.apollo.simulator import ApolloSim
 
 
 def admin_routes(sim: ApolloSim) -> list[BaseRoute]:

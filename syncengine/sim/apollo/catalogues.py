@@ -11,7 +11,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from syncengine.sim.apollo_values import IdSource, email_domain, is_hex24
+from syncengine.sim.apollo.values import IdSource, email_domain, is_hex24
 
 TEAM_ID = "6095a710bd01d100a506d4ac"
 DEFAULT_USER_ID = "60affe7d6e270a00f5db6fe4"

@@ -15,9 +15,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from syncengine.sim.apollo_limits import Endpoint
-from syncengine.sim.apollo_settings import ApolloSettings
-from syncengine.sim.apollo_values import ApolloError, unprocessable
+from syncengine.sim.apollo.limits import Endpoint
+from syncengine.sim.apollo.settings import ApolloSettings
+from syncengine.sim.apollo.values import ApolloError, unprocessable
 from syncengine.sim.jsonbody import load_json
 
 INVALID_API_KEY = (

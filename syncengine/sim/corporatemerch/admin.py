@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from syncengine.sim.admin import admin_error, contact_routes, json_object, list_of
 
 if TYPE_CHECKING:
-    from syncengine.sim.corporatemerch import CorporateMerchSim
+    from syncengine.sim.corporatemerch.simulator import CorporateMerchSim
 
 
 def admin_routes(sim: CorporateMerchSim) -> list[BaseRoute]:

@@ -1,0 +1,1 @@
+"""A LeadConnector API simulator: ``simulator.LeadConnectorSim`` and the modules it is made of."""
