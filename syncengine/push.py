@@ -26,7 +26,7 @@ from syncengine.connectors.errors import (
     StopSystemError,
     TransientError,
 )
-from syncengine.mirror import LinkConflictError, Mirror, NewOp, OutboxOp, Owed, RecordProblem
+from syncengine.mirror import LinkConflictError, Mirror, NewOp, NotFoundError, OutboxOp, Owed, RecordProblem
 from syncengine.plan import PlannedOp
 
 ResultHook = Callable[[PlannedOp, WriteResult], None]
@@ -125,9 +125,18 @@ def landing_window(connector: Connector) -> timedelta:
     return timedelta(seconds=2 * options.read_timeout if options is not None else 60)
 
 
-def _sent_since(op: OutboxOp) -> timedelta:
-    sent = op.updated_at if op.updated_at.tzinfo else op.updated_at.replace(tzinfo=UTC)
+def _sent_since(op: OutboxOp, run_ended: datetime | None) -> timedelta:
+    """How long ago the op may last have been sent. Ops are marked sent before their push starts,
+    and a push sends for a while (one bulk call after another, systems in parallel): the run's end
+    (or the moment it was found dead) bounds the last send, so the window counts from the later."""
+    sent = _aware(op.updated_at)
+    if run_ended is not None:
+        sent = max(sent, _aware(run_ended))
     return datetime.now(UTC) - sent
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class Pusher:
@@ -141,8 +150,20 @@ class Pusher:
         # planned again from fresh data, and rewriting the same values is harmless. Creates are
         # confirmed one by one, so a created record is never created again.
         self._written: dict[str, list[tuple[str, RemoteRecord]]] = {}
+        self._ended: dict[int, datetime | None] = {}  # run id -> when it ended, for resume
 
     # ------------------------------------------------------------------ after a crash
+
+    def _run_ended(self, run_id: int | None) -> datetime | None:
+        """When the run that sent an op ended (or was found dead); None when unknown."""
+        if run_id is None:
+            return None
+        if run_id not in self._ended:
+            try:
+                self._ended[run_id] = self.mirror.get_run(run_id).finished_at
+            except NotFoundError:
+                self._ended[run_id] = None
+        return self._ended[run_id]
 
     def resume(
         self, active: Collection[str], find: Callable[[OutboxOp], RemoteRecord | None]
@@ -170,7 +191,8 @@ class Pusher:
                 counts["waiting"] += 1  # its system was not read this run: looked for next run
                 continue
             found = find(stored)
-            if found is None and _sent_since(stored) < landing_window(self.connectors[stored.system]):
+            ended = self._run_ended(stored.run_id)
+            if found is None and _sent_since(stored, ended) < landing_window(self.connectors[stored.system]):
                 counts["waiting"] += 1  # it may still land: nothing is created again until then
                 continue
             if found is None:
