@@ -96,13 +96,15 @@ def test_the_job_of_a_killed_worker_is_run_again_with_no_duplicate_and_no_lost_w
         oracle.assert_complete(world.audit(world.worlds[0]))
         state = tmp_path / "state" / "p0" / "syncengine.db"
         with Mirror.open(state) as mirror:
-            assert [r.status for r in mirror.recent_runs(5)][-1] == "interrupted"
+            killed_run = mirror.recent_runs(5)[-1]
             owed = mirror.pending()
+        assert killed_run.status == "interrupted" and killed_run.finished_at is not None
         assert {op.run_id for op in owed} <= {1}, "only the killed run's ops may wait"
-        # Such a create is not sent again for twice the client's read timeout (60 s), in case it
-        # landed; the next scheduled sync after that sends it, and then nothing waits.
+        # Such a create is not sent again for twice the client's read timeout (60 s) from when its
+        # run was found dead, in case it landed; the next scheduled sync after that sends it, and
+        # then nothing waits.
         if owed:
-            time.sleep(max(61 - (datetime.now(UTC) - killed_at).total_seconds(), 0))
+            time.sleep(max(61 - (datetime.now(UTC) - killed_run.finished_at).total_seconds(), 0))
         assert world.worker("--sync-now", "--until-idle").wait(timeout=240) == 0, _log(tmp_path)
         with Mirror.open(state) as mirror:
             assert mirror.pending() == []
