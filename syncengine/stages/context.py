@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from syncengine.canonical import Canonical
 from syncengine.connectors.base import Connector, RemoteRecord
@@ -54,7 +53,7 @@ def value_problems(ctx: RunContext, record: StoredRecord, canonical: Canonical) 
     ]
 
 
-def by_system(refs: Any) -> dict[str, list[str]]:
+def by_system(refs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     """``(system, remote_id)`` pairs grouped by system, in order."""
     grouped: dict[str, list[str]] = {}
     for system, remote_id in refs:

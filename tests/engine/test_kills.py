@@ -189,6 +189,7 @@ def run_initial_kills(world: World, tmp_path: Path, *, contacts: int, kills: int
     state = tmp_path / "killed.db"
     outcome = kill_during_push(world, state, kills=kills, seed=seed)
     assert outcome.kills == kills, outcome
+    assert outcome.between_batches, "no kill landed between two batches"
     assert_settled_as_if_never_killed(world, tmp_path, state, contacts=contacts, seed=seed, edits=None)
 
 

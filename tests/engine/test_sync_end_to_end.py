@@ -319,3 +319,26 @@ def test_a_record_linked_later_with_another_email_opens_a_conflict_not_an_overwr
     lc_emails = {r["email"].lower() for r in world.sim("leadconnector").contacts()}
     assert "ada@analytical.example" in lc_emails and "ada.private@example.com" not in lc_emails
     assert any(c.field == "email" for c in world.mirror.open_conflicts())
+
+
+def test_a_write_refused_as_a_duplicate_fails_once_then_waits_for_a_change(world: World) -> None:
+    """Bob's email changes in Apollo to one another LeadConnector contact holds: LeadConnector refuses
+    the update as a duplicate. The run that meets it is partial; later runs do not send it again
+    and are not partial for it; it is listed as waiting until the contact changes."""
+    world.sim("apollo").seed_contacts(
+        [ada_apollo(), {"first_name": "Bob", "last_name": "Babbage", "email": "bob@diff.example"}]
+    )
+    world.sync()
+    [bob] = by_email(world.sim("apollo").contacts(), "bob@diff.example")
+    # Ada's LeadConnector contact has her Apollo email; Bob now claims it in Apollo.
+    world.sim("apollo").ui_edit(str(bob["id"]), {"email": "ada@analytical.example"})
+
+    refused = world.sync()
+    assert refused.status == "partial" and refused.push is not None and refused.push.duplicates
+    world.clear_journals()
+    again = world.sync()
+
+    assert again.status == "succeeded" and again.errors == 0
+    assert world.writes("leadconnector") == []  # not sent again
+    assert [w.system for w in world.mirror.waiting() if w.entity_id] == ["leadconnector"]
+    assert len(by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")) == 1
