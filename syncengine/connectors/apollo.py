@@ -88,6 +88,7 @@ from syncengine.connectors.http import HttpClient
 from syncengine.connectors.partial import (
     Built,
     errors_for,
+    guarded,
     leave_out,
     left_out_error,
     left_out_of,
@@ -371,14 +372,7 @@ class ApolloConnector:
         return [results[op.op_id] for op in ops]
 
     def _guarded(self, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
-        try:
-            return write()
-        except StopSystemError:
-            raise
-        except InvalidValueError as exc:
-            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
-        except ConnectorError as exc:  # record and transient errors fail this op only
-            return WriteResult(op.op_id, ok=False, error=exc)
+        return guarded(self.system, op, write)
 
     def _moved_since_pull(self) -> MovedSincePull:
         """The check before writes, kept across the pushes of one pull (a run pushes a batch of

@@ -65,6 +65,7 @@ from syncengine.connectors.leadconnector_writes import (
 from syncengine.connectors.partial import (
     Built,
     errors_for,
+    guarded,
     leave_out,
     left_out_of,
     refusal_of,
@@ -326,14 +327,7 @@ class LeadConnectorConnector:
                 yield self._push_one(op, moved)
 
     def _guarded(self, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
-        try:
-            return write()
-        except StopSystemError:
-            raise
-        except InvalidValueError as exc:
-            return WriteResult(op.op_id, ok=False, error=refused_error(self.system, op, exc))
-        except ConnectorError as exc:  # record and transient errors fail this op only
-            return WriteResult(op.op_id, ok=False, error=exc)
+        return guarded(self.system, op, write)
 
     def _stage(
         self, op: WriteOp, moved: MovedSincePull, staged: dict[str, tuple[WriteOp, Built[list[HttpCall]]]]

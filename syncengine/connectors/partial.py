@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from syncengine.canonical import InvalidValueError
 from syncengine.connectors.base import WriteOp, WriteResult
-from syncengine.connectors.errors import RecordError
+from syncengine.connectors.errors import ConnectorError, RecordError, StopSystemError
 
 T = TypeVar("T")
 _SHOWN = 80  # characters of a refused value quoted in a message
@@ -155,3 +155,16 @@ def left_out_of(system: str, op: WriteOp, build: Callable[[WriteOp], Built[Any] 
     except InvalidValueError:
         return []
     return list(errors_for(system, built, op, sent=False)) if built is not None else []
+
+
+def guarded(system: str, op: WriteOp, write: Callable[[], WriteResult]) -> WriteResult:
+    """``write()``, with the errors that fail this op only turned into its result: a value the API
+    cannot take, a record error, a transient one. A system-wide stop still stops the push."""
+    try:
+        return write()
+    except StopSystemError:
+        raise
+    except InvalidValueError as exc:
+        return WriteResult(op.op_id, ok=False, error=refused_error(system, op, exc))
+    except ConnectorError as exc:
+        return WriteResult(op.op_id, ok=False, error=exc)

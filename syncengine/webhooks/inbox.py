@@ -66,37 +66,31 @@ class Inbox:
         """Remember the webhook and queue its contact, in one transaction. False: the id was seen
         before (a replay or a redelivery), and nothing changed."""
         now = time.time() if at is None else at
-        with self._lock:
-            self._prune(now)
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                inserted = cur.execute(
-                    "INSERT OR IGNORE INTO seen (webhook_id, seen_at) VALUES (?, ?)", (webhook_id, now)
-                ).rowcount
-                if inserted:
-                    queued = cur.execute(
-                        "SELECT 1 FROM queue WHERE system = ? AND remote_id = ?", (system, remote_id)
-                    ).fetchone()
-                    if queued is None and self._size(cur) >= self.max_queued:
-                        raise InboxFullError(f"{self.max_queued} contacts wait for a sync")
-                    cur.execute(
-                        "INSERT INTO queue (system, remote_id, queued_at, event) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (system, remote_id) DO UPDATE SET queued_at = excluded.queued_at, "
-                        "event = excluded.event",
-                        (system, remote_id, now, event),
-                    )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            return bool(inserted)
+
+        def queue(cur: sqlite3.Cursor) -> None:
+            queued = cur.execute(
+                "SELECT 1 FROM queue WHERE system = ? AND remote_id = ?", (system, remote_id)
+            ).fetchone()
+            if queued is None and self._size(cur) >= self.max_queued:
+                raise InboxFullError(f"{self.max_queued} contacts wait for a sync")
+            cur.execute(
+                "INSERT INTO queue (system, remote_id, queued_at, event) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (system, remote_id) DO UPDATE SET queued_at = excluded.queued_at, "
+                "event = excluded.event",
+                (system, remote_id, now, event),
+            )
+
+        return self._once(webhook_id, now, queue)
 
     def remember(self, webhook_id: str, then: Callable[[], object], *, at: float | None = None) -> bool:
         """Remember the webhook and call ``then`` (which hands its contact on elsewhere: a job for
         the workers) in one transaction; when ``then`` raises, the id is not remembered and the
         error propagates. False: the id was seen before, and ``then`` was not called."""
-        now = time.time() if at is None else at
+        return self._once(webhook_id, time.time() if at is None else at, lambda _cur: then())
+
+    def _once(self, webhook_id: str, now: float, then: Callable[[sqlite3.Cursor], object]) -> bool:
+        """Record ``webhook_id`` as seen and run ``then`` in the same transaction, unless the id
+        was seen before; an error in ``then`` rolls both back."""
         with self._lock:
             self._prune(now)
             cur = self._conn.cursor()
@@ -106,7 +100,7 @@ class Inbox:
                     "INSERT OR IGNORE INTO seen (webhook_id, seen_at) VALUES (?, ?)", (webhook_id, now)
                 ).rowcount
                 if inserted:
-                    then()
+                    then(cur)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
