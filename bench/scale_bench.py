@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,10 @@ def state_size(path: Path) -> dict[str, Any]:
     """The state file against the raw JSON it mirrors, and bytes per record by table and index."""
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        records = conn.execute("SELECT COUNT(*), SUM(LENGTH(raw_json)) FROM records").fetchone()
+        # The raw JSON is what the records hold as canonical JSON text, before the mirror packs it.
+        count = raw = 0
+        for (packed,) in conn.execute("SELECT raw FROM records"):
+            count, raw = count + 1, raw + len(zlib.decompress(packed))
         try:
             tables = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
         except sqlite3.OperationalError:  # SQLite built without dbstat
@@ -103,7 +107,6 @@ def state_size(path: Path) -> dict[str, Any]:
         }
     conn.close()
     total = sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
-    count, raw = records[0], records[1] or 0
     return {
         "file_mb": round(total / 2**20, 1),
         "records": count,

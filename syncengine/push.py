@@ -73,7 +73,8 @@ class PushOutcome:
     duplicates: set[str] = field(default_factory=set)
 
 
-STORE_BATCH = 100  # confirmed updates stored per commit
+STORE_BATCH = 100  # confirmed writes stored per commit
+CREATE_PAUSE = 0.5  # seconds without an answer after which the confirmed creates are stored
 
 
 class PushStoppedError(Exception):
@@ -147,9 +148,12 @@ class Pusher:
         self.connectors = connectors
         self.run_id = run_id
         # Confirmed updates, stored a batch at a time: one that a crash leaves unconfirmed is
-        # planned again from fresh data, and rewriting the same values is harmless. Creates are
-        # confirmed one by one, so a created record is never created again.
+        # planned again from fresh data, and rewriting the same values is harmless.
         self._written: dict[str, list[tuple[str, RemoteRecord]]] = {}
+        # Confirmed creates, stored as soon as no other answer is waiting (or STORE_BATCH are):
+        # one a crash leaves unconfirmed stays sent, and the next run finds its record before
+        # anything is created again (``resume``), as after a crash while it was in flight.
+        self._created: dict[str, list[tuple[str, WriteOp, RemoteRecord]]] = {}
         self._ended: dict[int, datetime | None] = {}  # run id -> when it ended, for resume
 
     # ------------------------------------------------------------------ after a crash
@@ -230,9 +234,7 @@ class Pusher:
                 ],
                 run_id=self.run_id,
             )
-            with self.mirror.transaction():  # one commit for the batch: it is sent as one
-                for op in stored:
-                    self.mirror.mark_sent(op.op_id)
+            self.mirror.mark_sent_many([op.op_id for op in stored])  # one commit: sent as one
         writers = [_Writer(system, self.connectors[system], items) for system, items in by_system.items()]
         answers: queue.Queue[_Answer] = queue.Queue()
         for writer in writers:
@@ -255,7 +257,13 @@ class Pusher:
         running = len(writers)
         error: BaseException | None = None
         while running:
-            answer = answers.get()
+            try:
+                # Creates are stored once answers pause for a moment (or STORE_BATCH are waiting).
+                answer = answers.get(timeout=CREATE_PAUSE if self._created else None)
+            except queue.Empty:
+                for system in list(self._created):
+                    self._store_created(system)
+                continue
             writer = by_system[answer.system]
             if isinstance(answer.done, BaseException) or answer.done is True:
                 running -= 1
@@ -267,6 +275,7 @@ class Pusher:
                             self._fail(item, exc, outcome, retryable=False)
                 elif exc is not None and error is None:
                     error = exc  # raised once every writer has ended; their answers are settled
+                self._store_created(writer.system)
                 self._store_written(writer.system)
                 continue
             assert answer.result is not None
@@ -276,6 +285,20 @@ class Pusher:
                 on_result(item, answer.result)
         if error is not None:
             raise error
+
+    def _store_created(self, system: str) -> None:
+        created = self._created.pop(system, [])
+        if not created:
+            return
+        with self.mirror.transaction():  # the records, their links and the ops, together
+            self.mirror.upsert_records(system, [record for _, _, record in created], run_id=self.run_id)
+            wanted = [(op.entity_id, system, record.remote_id) for _, op, record in created if op.entity_id]
+            try:
+                self.mirror.link_many(wanted, run_id=self.run_id)  # all or none
+            except LinkConflictError:
+                for _, op, record in created:  # the one taken is reported; the others are linked
+                    self._link_created(op, record)
+            self.mirror.confirm_created([(op_id, record.remote_id) for op_id, _, record in created])
 
     def _store_written(self, system: str) -> None:
         written = self._written.pop(system, [])
@@ -291,7 +314,10 @@ class Pusher:
             return  # a connector reported the op twice; the first answer stands
         if result.ok and result.record is not None:
             if op.kind == "create":
-                self._settle_create(op.op_id, op, result.record)
+                created = self._created.setdefault(op.system, [])
+                created.append((op.op_id, op, result.record))
+                if len(created) >= STORE_BATCH:
+                    self._store_created(op.system)
                 outcome.created[op.op_id] = result.record.remote_id
             else:
                 written = self._written.setdefault(op.system, [])
@@ -339,15 +365,19 @@ class Pusher:
     def _settle_create(self, op_id: str, op: WriteOp, record: RemoteRecord) -> None:
         with self.mirror.transaction():
             self.mirror.upsert_records(op.system, [record], run_id=self.run_id)
-            if op.entity_id is not None:
-                try:
-                    self.mirror.link(op.entity_id, op.system, record.remote_id, run_id=self.run_id)
-                except LinkConflictError as exc:
-                    self.mirror.add_record_error(
-                        op.system, f"created record could not be linked: {exc}",
-                        remote_id=record.remote_id, entity_id=op.entity_id, run_id=self.run_id,
-                    )  # fmt: skip
+            self._link_created(op, record)
             self.mirror.confirm(op_id, record.remote_id)
+
+    def _link_created(self, op: WriteOp, record: RemoteRecord) -> None:
+        if op.entity_id is None:
+            return
+        try:
+            self.mirror.link(op.entity_id, op.system, record.remote_id, run_id=self.run_id)
+        except LinkConflictError as exc:
+            self.mirror.add_record_error(
+                op.system, f"created record could not be linked: {exc}",
+                remote_id=record.remote_id, entity_id=op.entity_id, run_id=self.run_id,
+            )  # fmt: skip
 
     def _fail(
         self, item: PlannedOp, error: Exception | str, outcome: PushOutcome, *, retryable: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -149,6 +149,7 @@ def _country_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)  # asked once per field of every record: few distinct texts
 def country_code(text: str) -> str | None:
     """ISO 3166-1 alpha-2 (or ``XK``/``AN``) for a code, alpha-3, numeric code or name; None if unknown."""
     return _country_index().get(fold(text))
@@ -173,6 +174,7 @@ def _subdivision_index(country: str) -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def subdivision_code(country: str, text: str) -> str | None:
     """The 2-letter code of a US or CA state, province or territory named by code or name; None if unknown."""
     return _subdivision_index(country).get(fold(text))

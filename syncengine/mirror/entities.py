@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, delete, func, insert, select
 
 from syncengine.mirror.errors import LinkConflictError, NotFoundError
 from syncengine.mirror.models import entities, links
@@ -60,10 +60,13 @@ def _not_yet_linked(conn: Connection, by_record: dict[tuple[str, str], str]) -> 
     new_rows = []
     ensure_planner_stats(conn, links)
     for chunk in chunks(list(by_record.items())):
-        query = select(links.c.system, links.c.remote_id, links.c.entity_id).where(
-            tuple_(links.c.system, links.c.remote_id).in_([key for key, _ in chunk])
-        )
-        existing = {(row.system, row.remote_id): row.entity_id for row in conn.execute(query)}
+        existing: dict[tuple[str, str], str] = {}
+        # One IN list per system: SQLite does not search an index for a list of (a, b) pairs.
+        for system, remote_ids in _grouped((system, remote_id) for (system, remote_id), _ in chunk).items():
+            query = select(links.c.remote_id, links.c.entity_id).where(
+                links.c.system == system, links.c.remote_id.in_(remote_ids)
+            )
+            existing.update({(system, row.remote_id): row.entity_id for row in conn.execute(query)})
         for (system, remote_id), entity_id in chunk:
             current = existing.get((system, remote_id))
             if current is None:
@@ -78,12 +81,13 @@ def _not_yet_linked(conn: Connection, by_record: dict[tuple[str, str], str]) -> 
 
 def _check_slots_free(conn: Connection, new_rows: Sequence[dict[str, str]]) -> None:
     for chunk in chunks(new_rows):
-        slots = [(row["entity_id"], row["system"]) for row in chunk]
-        query = select(links.c.entity_id, links.c.system, links.c.remote_id).where(
-            tuple_(links.c.entity_id, links.c.system).in_(slots)
-        )
-        row = conn.execute(query).first()
-        if row is not None:
+        for system, entity_ids in _grouped((row["system"], row["entity_id"]) for row in chunk).items():
+            query = select(links.c.entity_id, links.c.system, links.c.remote_id).where(
+                links.c.system == system, links.c.entity_id.in_(entity_ids)
+            )
+            row = conn.execute(query).first()
+            if row is None:
+                continue
             raise LinkConflictError(
                 f"entity {row.entity_id}: already linked to {row.system} record {row.remote_id}; "
                 "an entity holds at most one record per system"
@@ -155,3 +159,11 @@ def all_links(conn: Connection) -> dict[str, dict[str, str]]:
     for row in conn.execute(select(links.c.entity_id, links.c.system, links.c.remote_id)):
         found.setdefault(row.entity_id, {})[row.system] = row.remote_id
     return found
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Second items grouped by first, in order."""
+    grouped: dict[str, list[str]] = {}
+    for first, second in pairs:
+        grouped.setdefault(first, []).append(second)
+    return grouped

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -30,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlmodel import SQLModel
 
-from syncengine.mirror import models
-from syncengine.mirror.columns import UTCDateTime
+from syncengine.mirror import jsoncodec, models
+from syncengine.mirror.columns import JSONValue, UTCDateTime
 from syncengine.mirror.errors import SchemaVersionError
 
 # Any constant works; it only has to be the same for every syncengine process.
@@ -109,7 +110,57 @@ def _v3_to_v4(conn: Connection) -> None:
         )  # fmt: skip
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
+def _v4_to_v5(conn: Connection) -> None:
+    """Records are stored compressed (``raw``, ``jsoncodec.pack``) instead of as JSON text
+    (``raw_json``); on SQLite the base values and match keys become tables without a rowid, so
+    their key is not stored twice. The file shrinks by about a third; SQLite reuses the freed
+    pages (``VACUUM`` gives them back to the disk)."""
+    blob = LargeBinary().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE records ADD COLUMN raw {blob} NOT NULL DEFAULT ''"))
+    page = text(
+        "SELECT system, remote_id, raw_json FROM records WHERE (system, remote_id) > (:s, :r) "
+        "ORDER BY system, remote_id LIMIT 1000"
+    )
+    update = text("UPDATE records SET raw = :raw WHERE system = :s AND remote_id = :r")
+    after = {"s": "", "r": ""}
+    while rows := conn.execute(page, after).all():  # a page at a time: the table may be large
+        packed = [{"s": r.system, "r": r.remote_id, "raw": jsoncodec.pack(r.raw_json)} for r in rows]
+        conn.execute(update, packed)
+        after = {"s": rows[-1].system, "r": rows[-1].remote_id}
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE records ALTER COLUMN raw DROP DEFAULT"))
+    conn.execute(text("ALTER TABLE records DROP COLUMN raw_json"))
+    if conn.dialect.name != "sqlite":
+        return
+    v5 = MetaData()
+    Table("runs", v5, Column("id", Integer, primary_key=True))  # for the foreign keys only
+    Table("entities", v5, Column("id", String, primary_key=True))
+    Table(
+        "base_values_v5",
+        v5,
+        Column("entity_id", String, ForeignKey("entities.id"), primary_key=True),
+        Column("field", String, primary_key=True),
+        Column("value", JSONValue, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+        Column("run_id", Integer, ForeignKey("runs.id")),
+        sqlite_with_rowid=False,
+    ).create(conn)
+    Table(
+        "match_keys_v5",
+        v5,
+        Column("system", String, primary_key=True),
+        Column("remote_id", String, primary_key=True),
+        Column("key", String, primary_key=True),
+        sqlite_with_rowid=False,
+    ).create(conn)
+    for name in ("base_values", "match_keys"):
+        conn.execute(text(f"INSERT INTO {name}_v5 SELECT * FROM {name}"))
+        conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(text(f"ALTER TABLE {name}_v5 RENAME TO {name}"))
+    conn.execute(text("CREATE INDEX ix_match_keys_key ON match_keys (key)"))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5)
 LATEST_VERSION = len(MIGRATIONS) + 1
 
 

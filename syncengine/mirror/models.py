@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from syncengine.mirror.columns import JSONValue, UTCDateTime
@@ -54,7 +54,7 @@ class RecordRow(SQLModel, table=True):
 
     system: str = Field(primary_key=True)
     remote_id: str = Field(primary_key=True)
-    raw_json: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON text, see jsoncodec
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # canonical JSON, jsoncodec.pack
     content_hash: str
     remote_updated_at: datetime | None = _at(nullable=True)
     first_seen_at: datetime = _at()
@@ -89,6 +89,8 @@ class LinkRow(SQLModel, table=True):
 
 class BaseValueRow(SQLModel, table=True):
     __tablename__ = "base_values"
+    # Small rows looked up by their key: on SQLite the table is its key's index, not a copy of it.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     entity_id: str = Field(foreign_key="entities.id", primary_key=True)
     field: str = Field(primary_key=True)
@@ -195,7 +197,7 @@ class MatchKeyRow(SQLModel, table=True):
     for someone new and created again."""
 
     __tablename__ = "match_keys"
-    __table_args__ = (Index("ix_match_keys_key", "key"),)
+    __table_args__ = (Index("ix_match_keys_key", "key"), {"sqlite_with_rowid": False})
 
     system: str = Field(primary_key=True)
     remote_id: str = Field(primary_key=True)

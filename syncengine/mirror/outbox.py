@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
 
 from syncengine.mirror import jsoncodec
 from syncengine.mirror.errors import MirrorValueError, NotFoundError, StateTransitionError
@@ -96,6 +96,25 @@ def mark_sent(conn: Connection, op_id: str, *, now: datetime) -> OutboxOp:
     return _move(conn, op_id, UNFINISHED, "sent", now, attempts=outbox.c.attempts + 1)
 
 
+def mark_sent_many(conn: Connection, op_ids: Sequence[str], *, now: datetime) -> None:
+    """``mark_sent`` for many ops, one UPDATE per chunk; raises as ``mark_sent`` would when one of
+    them is finished already (nothing is marked then: the caller's transaction rolls back)."""
+    for chunk in chunks(list(op_ids)):
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.op_id.in_(chunk), outbox.c.state.in_(UNFINISHED))
+            .values(state="sent", updated_at=now, attempts=outbox.c.attempts + 1)
+        )
+        if result.rowcount != len(set(chunk)):
+            for op_id in chunk:  # the ops moved are sent now; the one that was not is named
+                current = get_op(conn, op_id)  # raises for an unknown op
+                if current.state != "sent":
+                    raise StateTransitionError(
+                        f"{current.system} {current.kind} op {op_id}: cannot move from {current.state} "
+                        "to sent"
+                    )
+
+
 def confirm(conn: Connection, op_id: str, *, remote_id: str | None, now: datetime) -> OutboxOp:
     """The system holds the write; a create records the id it got. Confirming twice is harmless."""
     current = get_op(conn, op_id)
@@ -113,6 +132,19 @@ def confirm_many(conn: Connection, op_ids: Sequence[str], *, now: datetime) -> N
             .where(outbox.c.op_id.in_(chunk), outbox.c.state.in_(UNFINISHED))
             .values(state="confirmed", updated_at=now, last_error=None)
         )
+
+
+def confirm_created(conn: Connection, created: Sequence[tuple[str, str]], *, now: datetime) -> None:
+    """Confirm creates the systems hold, ``(op_id, remote id it got)``, with one executemany;
+    confirmed ones stay as they are."""
+    stmt = (
+        update(outbox)
+        # (executemany takes no IN list)
+        .where(outbox.c.op_id == bindparam("b_op_id"), or_(*(outbox.c.state == s for s in UNFINISHED)))
+        .values(state="confirmed", updated_at=now, last_error=None, remote_id=bindparam("b_remote_id"))
+    )
+    for chunk in chunks(list(created)):
+        conn.execute(stmt, [{"b_op_id": op_id, "b_remote_id": remote_id} for op_id, remote_id in chunk])
 
 
 def fail(conn: Connection, op_id: str, *, error: str, retryable: bool, now: datetime) -> OutboxOp:

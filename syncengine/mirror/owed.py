@@ -11,20 +11,24 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, func, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, select
 
 from syncengine.mirror.models import owed
-from syncengine.mirror.sql import chunks
+from syncengine.mirror.sql import chunks, upsert_insert
 from syncengine.mirror.values import Owed
 
 
 def owe(conn: Connection, items: Iterable[Owed], *, now: datetime) -> None:
     """Store ``items``; an item already owed for the same entity, system and reason is replaced."""
     rows = {(i.entity_id, i.system, i.reason): i for i in items if i.entity_id}
+    stmt = upsert_insert(conn, owed)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[owed.c.entity_id, owed.c.system, owed.c.reason],
+        set_={name: stmt.excluded[name] for name in ("detail", "run_id", "at")},
+    )
     for chunk in chunks(list(rows)):
-        conn.execute(delete(owed).where(tuple_(owed.c.entity_id, owed.c.system, owed.c.reason).in_(chunk)))
         conn.execute(
-            owed.insert(),
+            stmt,
             [
                 {"entity_id": e, "system": s, "reason": r, "detail": rows[(e, s, r)].detail,
                  "run_id": rows[(e, s, r)].run_id, "at": now}

@@ -46,7 +46,16 @@ def _problem(system: str, record: PulledRecord, exc: MirrorValueError, run_id: i
     return RecordProblem(system=system, remote_id=remote_id, field=exc.field, message=str(exc), run_id=run_id)
 
 
+_UPSERTS: dict[str, Any] = {}  # dialect name -> statement: built once, not per chunk
+
+
 def _upsert_statement(conn: Connection) -> Any:
+    if conn.dialect.name not in _UPSERTS:
+        _UPSERTS[conn.dialect.name] = _build_upsert(conn)
+    return _UPSERTS[conn.dialect.name]
+
+
+def _build_upsert(conn: Connection) -> Any:
     # Times are bound as driver values (see driver_time), converted once per call or row by the
     # caller instead of by the column type for each of four columns of every row.
     stmt = upsert_insert(conn, records).values({
@@ -55,7 +64,7 @@ def _upsert_statement(conn: Connection) -> Any:
         if isinstance(column.type, UTCDateTime)
     })
     refreshed = (
-        "raw_json", "content_hash", "remote_updated_at", "last_seen_at", "last_seen_run_id",
+        "raw", "content_hash", "remote_updated_at", "last_seen_at", "last_seen_run_id",
         "changed_at", "changed_run_id", "deleted_at", "deleted_by",
     )
     return stmt.on_conflict_do_update(
@@ -112,7 +121,7 @@ def upsert_records(
             if outcome.get(remote_id) != _NEW:
                 outcome[remote_id] = kind
             writes.append({
-                "system": system, "remote_id": remote_id, "raw_json": text, "content_hash": digest,
+                "system": system, "remote_id": remote_id, "raw": jsoncodec.pack(text), "content_hash": digest,
                 "remote_updated_at": None if updated_at is None else driver_time(updated_at, dialect),
                 "first_seen_at": now_value, "last_seen_at": now_value, "last_seen_run_id": run_id,
                 "changed_at": now_value, "changed_run_id": run_id,
@@ -149,7 +158,7 @@ def _stored(row: Row[Any]) -> StoredRecord:
     return StoredRecord(
         system=row.system,
         remote_id=row.remote_id,
-        raw=jsoncodec.loads(row.raw_json),
+        raw=jsoncodec.unpack(row.raw),
         content_hash=row.content_hash,
         remote_updated_at=row.remote_updated_at,
         first_seen_at=row.first_seen_at,

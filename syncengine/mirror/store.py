@@ -506,6 +506,16 @@ class Mirror:
         with self._write() as conn:
             return outbox.mark_sent(conn, op_id, now=self._now())
 
+    def mark_sent_many(self, op_ids: Sequence[str]) -> None:
+        """Mark several ops sent at once (see ``outbox.mark_sent_many``)."""
+        with self._write() as conn:
+            outbox.mark_sent_many(conn, op_ids, now=self._now())
+
+    def confirm_created(self, created: Sequence[tuple[str, str]]) -> None:
+        """Confirm several creates, ``(op_id, remote_id)``, at once."""
+        with self._write() as conn:
+            outbox.confirm_created(conn, created, now=self._now())
+
     def confirm(self, op_id: str, remote_id: str | None = None) -> OutboxOp:
         with self._write() as conn:
             return outbox.confirm(conn, op_id, remote_id=remote_id, now=self._now())

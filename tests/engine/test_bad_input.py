@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,13 @@ def test_a_state_file_from_a_newer_syncengine_exits_4_and_is_not_changed(tmp_pat
 def downgrade_to_version_1(path: Path) -> None:
     """Turn a state file back into the version 1 layout (what the migrations add, removed)."""
     with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE records ADD COLUMN raw_json TEXT NOT NULL DEFAULT ''")
+        for system, remote_id, packed in conn.execute("SELECT system, remote_id, raw FROM records").fetchall():
+            conn.execute(
+                "UPDATE records SET raw_json = ? WHERE system = ? AND remote_id = ?",
+                (zlib.decompress(packed).decode(), system, remote_id),
+            )
+        conn.execute("ALTER TABLE records DROP COLUMN raw")
         conn.execute("DROP TABLE owed")
         conn.execute("DROP TABLE match_keys")
         conn.execute("DROP TABLE record_errors")

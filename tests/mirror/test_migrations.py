@@ -282,6 +282,12 @@ def _shape(target: str) -> dict[str, object]:
             )
             for name in inspector.get_table_names()
         }
+        if conn.dialect.name == "sqlite":  # tables whose key is the table itself
+            shape["without rowid"] = sorted(
+                row.name
+                for row in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+                if "WITHOUT ROWID" in (row.sql or "")
+            )
     engine.dispose()
     return shape
 
@@ -290,7 +296,7 @@ def test_version_1_database_is_upgraded_in_place_keeping_every_row(mirror_target
     _create_v1(mirror_target)
 
     with Mirror.open(mirror_target) as mirror:
-        assert mirror.info().schema_version == LATEST_VERSION == 4
+        assert mirror.info().schema_version == LATEST_VERSION == 5
         record = mirror.get_record("apollo", "a1")
         assert (record.raw, record.entity_id, record.deleted_by) == (
             {"first_name": "Zoë", "id": "a1"},
@@ -347,6 +353,30 @@ def test_upgraded_schema_equals_a_new_one(new_target: Callable[[], str]) -> None
     Mirror.open(fresh).close()
 
     assert _shape(upgraded) == _shape(fresh)
+
+
+def test_records_are_compressed_by_the_upgrade_page_after_page(mirror_target: str) -> None:
+    _create_v1(mirror_target)
+    engine = raw_engine(mirror_target)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO records (system, remote_id, raw_json, content_hash, first_seen_at, "
+                "last_seen_at, last_seen_run_id, changed_at, changed_run_id) "
+                "VALUES (:s, :r, :raw, '0', :at, :at, 1, :at, 1)"
+            ),
+            [{"s": "leadconnector", "r": f"l{i:04}", "raw": f'{{"id":"l{i:04}","n":{i}}}', "at": AT}
+             for i in range(2500)],
+        )  # fmt: skip
+    engine.dispose()
+
+    with Mirror.open(mirror_target) as mirror:
+        stored = mirror.get_records("leadconnector", [f"l{i:04}" for i in range(2500)])
+        assert [stored[f"l{i:04}"].raw for i in (0, 999, 1000, 2499)] == [
+            {"id": f"l{i:04}", "n": i} for i in (0, 999, 1000, 2499)
+        ]
+        assert len(stored) == 2500
+        assert mirror.get_record("apollo", "a1").raw == {"first_name": "Zoë", "id": "a1"}
 
 
 def test_failed_upgrade_leaves_the_database_as_it_was(mirror_target: str) -> None:
