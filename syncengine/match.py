@@ -20,7 +20,7 @@ from syncengine.rules import Rules
 PHONE_FIELDS = ("phone", "phone_mobile", "phone_corporate", "phone_home", "phone_other")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """An unlinked record and its canonical values."""
 
@@ -46,7 +46,7 @@ class Link:
     key: str  # which key matched: "email", "phone", "name_company"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     system: str
     remote_id: str
@@ -152,20 +152,35 @@ def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str
     return {field: values for field, values in wanted.items() if values}
 
 
-KeyIndex = dict[str, dict[str, set[str]]]  # kind -> key -> ids holding it
+# kind -> key -> the id holding it, or the ids when several do: most keys have one holder, and a
+# set for each would cost five times the memory on an account's first match.
+KeyIndex = dict[str, dict[str, str | set[str]]]
 
 
 def _add(index: KeyIndex, kinds: Sequence[str], ident: str, values: Mapping[str, Any]) -> None:
     for kind in kinds:
+        table = index.setdefault(kind, {})
         for key in keys_of(values, kind):
-            index.setdefault(kind, {}).setdefault(key, set()).add(ident)
+            held = table.get(key)
+            if held is None:
+                table[key] = ident
+            elif isinstance(held, set):
+                held.add(ident)
+            elif held != ident:
+                table[key] = {held, ident}
 
 
 def _lookup(index: KeyIndex, kinds: Sequence[str], values: Mapping[str, Any]) -> tuple[str, set[str]] | None:
     """The first key kind that finds anything, and the ids it finds."""
     for kind in kinds:
         table = index.get(kind, {})
-        found = set().union(*(table.get(k, set()) for k in keys_of(values, kind)))
+        found: set[str] = set()
+        for key in keys_of(values, kind):
+            held = table.get(key)
+            if isinstance(held, set):
+                found |= held
+            elif held is not None:
+                found.add(held)
         if found:
             return kind, found
     return None

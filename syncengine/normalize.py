@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,6 +44,8 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 def check_controls(text: str) -> None:
     """Raise NormalizeError for control characters (category Cc, less tab and line breaks) and bidi
     controls, naming the first one and showing the value escaped."""
+    if text.isprintable():  # every control and bidi character is unprintable: the common case
+        return
     for ch in text:
         if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS):
             kind = "a bidi control" if ch in BIDI_CONTROLS else "a control character"
@@ -81,6 +84,17 @@ _SPECIAL_USE_TAIL = re.compile(r"(?:^|\.)(arpa|invalid|local|localhost|onion|tes
 def normalize_email(raw: Any) -> str | None:
     """Lower-cased address whose syntax email-validator accepts (deliverability is not checked),
     special-use domains included."""
+    return _email(raw) if isinstance(raw, str) else _email_of(raw)
+
+
+# A run reads each record's address more than once (to match it, to merge it, to read back what a
+# system answered), close together: the last few thousand are kept.
+@lru_cache(maxsize=8192)
+def _email(raw: str) -> str | None:
+    return _email_of(raw)
+
+
+def _email_of(raw: Any) -> str | None:
     text = _require_text(raw)
     if text is None:
         return None
@@ -106,6 +120,15 @@ def normalize_phone(raw: Any, region: str = "US") -> str | None:
     """E.164 (``+15125550147``) from the ways people type a number; ``region`` reads national numbers."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
+    return _phone(raw, region) if isinstance(raw, str) else _phone_of(raw, region)
+
+
+@lru_cache(maxsize=8192)  # as for addresses
+def _phone(raw: str, region: str) -> str | None:
+    return _phone_of(raw, region)
+
+
+def _phone_of(raw: Any, region: str) -> str | None:
     text = _require_text(raw)
     if text is None:
         return None

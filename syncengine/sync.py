@@ -207,7 +207,7 @@ class Engine:
         if ctx.dry_run:  # a preview's links exist only here
             for entity_id, system, remote_id in linked.links:
                 made.setdefault(entity_id, {})[system] = remote_id
-        entities = sorted(selection.entities | {e for e, _, _ in linked.links})
+        entities = sorted(selection.entities | linked.entities)
         in_flight = {(op.entity_id, op.system) for op in self.mirror.pending() if op.kind == "create"}
         link_counts = self.mirror.link_counts()
         held: dict[str, str] = {}

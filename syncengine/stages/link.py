@@ -21,18 +21,21 @@ from syncengine.stages.pull import Pulled
 
 KEY_FIELDS = ("email", *PHONE_FIELDS, "first_name", "last_name", "company")
 READ_CHUNK = 500
+LOOKUP_CHUNK = 5000  # candidates whose possible partners are looked up at once
 
 
 @dataclass(frozen=True)
 class Linked:
-    links: tuple[tuple[str, str, str], ...]  # (entity id, system, remote id) made in this run
+    # (entity id, system, remote id) made by a preview, which stores none; a run stores them.
+    links: tuple[tuple[str, str, str], ...]
+    entities: frozenset[str]  # entities given a record in this run
     outcome: MatchOutcome
     problems: tuple[RecordProblem, ...]  # of the records left unlinked
 
 
 def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled) -> Linked:
     if not unlinked:
-        return Linked((), MatchOutcome(), ())
+        return Linked((), frozenset(), MatchOutcome(), ())
     candidates: list[Candidate] = []
     problems: dict[tuple[str, str], list[RecordProblem]] = {}
     for record in _read(ctx, unlinked, pulled):
@@ -44,9 +47,14 @@ def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled)
     kinds = ctx.rules.match_keys
     # Only entities sharing a value with some candidate can match: those whose base holds it,
     # and those with a linked record that holds it (a field in conflict is not in the base).
-    wanted_keys: set[str] = set().union(*(record_keys(c.values, kinds) for c in candidates))
-    by_records = _entities_holding(ctx, wanted_keys)
-    nearby = ctx.mirror.entities_with_values(match_values(candidates, kinds)) | by_records
+    # Looked up a part at a time, so that the keys asked for are never all in memory at once.
+    by_records: set[str] = set()
+    nearby: set[str] = set()
+    for start in range(0, len(candidates), LOOKUP_CHUNK):
+        part = candidates[start : start + LOOKUP_CHUNK]
+        by_records |= _entities_holding(ctx, set().union(*(record_keys(c.values, kinds) for c in part)))
+        nearby |= ctx.mirror.entities_with_values(match_values(part, kinds))
+    nearby |= by_records
     links = ctx.mirror.links_for(nearby)
     bases = ctx.mirror.get_base(sorted(e for e in nearby if e in links))
     held = _linked_values(ctx, {e: links[e] for e in by_records if e in links})
@@ -77,7 +85,8 @@ def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled)
             )  # fmt: skip
             # A record left unlinked has no entity to owe work to: its keys are stored, so a change
             # to a record sharing one brings it back, and its reason is kept in the record errors.
-            by_ref = {(c.system, c.remote_id): c for c in candidates}
+            refs = {ref for ref, _ in left}
+            by_ref = {(c.system, c.remote_id): c for c in candidates if (c.system, c.remote_id) in refs}
             ctx.mirror.set_match_keys({ref: record_keys(by_ref[ref].values, kinds) for ref, _ in left})
             ctx.mirror.add_record_errors(
                 RecordProblem(
@@ -96,7 +105,8 @@ def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled)
         linked_by=dict(Counter(x.key for x in result.links)),
     )
     kept = tuple(p for ref, _ in left for p in problems.get(ref, ()))
-    return Linked(tuple(wanted), outcome, kept)
+    entities = frozenset(e for e, _, _ in wanted)
+    return Linked(tuple(wanted) if ctx.dry_run else (), entities, outcome, kept)
 
 
 def _read(ctx: RunContext, refs: Iterable[tuple[str, str]], pulled: Pulled) -> Iterable[StoredRecord]:

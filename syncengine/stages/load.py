@@ -57,9 +57,12 @@ def load(
         for system, remote_id in links.get(entity_id, {}).items():
             wanted.setdefault(system, []).append(remote_id)
     stored = {s: ctx.mirror.get_records(s, ids) for s, ids in wanted.items()}
-    for (system, remote_id), previewed in pulled.overlay.items():
-        if remote_id in stored.get(system, {}) or previewed.entity_id is None:
-            stored.setdefault(system, {})[remote_id] = previewed
+    if pulled.overlay:  # a preview's records as pulled stand for the stored ones
+        for system, remote_ids in wanted.items():
+            for remote_id in remote_ids:
+                previewed = pulled.overlay.get((system, remote_id))
+                if previewed is not None:
+                    stored[system][remote_id] = previewed
     settle = timedelta(seconds=ctx.rules.guard.settle_seconds)
     resting_since = ctx.now() - settle
     unread = set(ctx.connectors) - set(pulled.active)
