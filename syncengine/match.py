@@ -148,6 +148,7 @@ def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str
                 for field in PHONE_FIELDS:
                     wanted.setdefault(field, set()).update(keys_of(record.values, kind))
             elif keys_of(record.values, kind):
+                wanted.setdefault("first_name", set()).add(str(record.values["first_name"]))
                 wanted.setdefault("last_name", set()).add(str(record.values["last_name"]))
     return {field: values for field, values in wanted.items() if values}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,10 @@ from syncengine.mirror import Mirror, RecordProblem, StoredRecord
 from syncengine.rules import Rules
 
 Progress = Callable[..., None]  # (phase, system, count so far, total or None)
+
+# Canonical forms kept per run: a changed record is read to find its match keys, then to merge it,
+# close together; reading a contact's values is most of a run's work.
+CANONICAL_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,9 @@ class RunContext:
     allow_mass_change: bool = False
     # The fields each system can hold; custom-field targets are known once catalogues are loaded.
     holds: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _canonicals: OrderedDict[tuple[str, str, str], Canonical] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
 
     def too_many(self, count: int, out_of: int) -> bool:
         """Whether ``count`` changes out of ``out_of`` records trip the mass-change guard."""
@@ -33,8 +41,18 @@ class RunContext:
         return not self.allow_mass_change and count > max(guard.min_records, guard.max_share * out_of)
 
     def canonical(self, record: StoredRecord) -> Canonical:
+        """The record's canonical values (shared: not to be changed in place)."""
+        key = (record.system, record.remote_id, record.content_hash)
+        cache = self._canonicals
+        if record.content_hash and key in cache:
+            cache.move_to_end(key)
+            return cache[key]
         remote = RemoteRecord(record.system, record.remote_id, record.raw, record.remote_updated_at)
         canonical: Canonical = self.connectors[record.system].to_canonical(remote)
+        if record.content_hash:
+            cache[key] = canonical
+            if len(cache) > CANONICAL_CACHE:
+                cache.popitem(last=False)
         return canonical
 
 

@@ -53,7 +53,7 @@ def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled)
     for start in range(0, len(candidates), LOOKUP_CHUNK):
         part = candidates[start : start + LOOKUP_CHUNK]
         by_records |= _entities_holding(ctx, set().union(*(record_keys(c.values, kinds) for c in part)))
-        nearby |= ctx.mirror.entities_with_values(match_values(part, kinds))
+        nearby |= _nearby(ctx, match_values(part, kinds))
     nearby |= by_records
     links = ctx.mirror.links_for(nearby)
     bases = ctx.mirror.get_base(sorted(e for e in nearby if e in links))
@@ -107,6 +107,18 @@ def link(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulled: Pulled)
     kept = tuple(p for ref, _ in left for p in problems.get(ref, ()))
     entities = frozenset(e for e, _, _ in wanted)
     return Linked(tuple(wanted) if ctx.dry_run else (), entities, outcome, kept)
+
+
+def _nearby(ctx: RunContext, wanted: dict[str, set[str]]) -> set[str]:
+    """Entities whose base holds one of the values ``wanted`` (field -> values); by name only
+    those holding both a first and a last name asked for, not everyone called Smith."""
+    first, last = wanted.pop("first_name", None), wanted.pop("last_name", None)
+    found = ctx.mirror.entities_with_values(wanted)
+    if first and last:
+        named = ctx.mirror.entities_with_values({"last_name": last})
+        if named:
+            found |= named & ctx.mirror.entities_with_values({"first_name": first})
+    return found
 
 
 def _read(ctx: RunContext, refs: Iterable[tuple[str, str]], pulled: Pulled) -> Iterable[StoredRecord]:
