@@ -113,7 +113,7 @@ def _v3_to_v4(conn: Connection) -> None:
 def _v4_to_v5(conn: Connection) -> None:
     """Records are stored compressed (``raw``, ``jsoncodec.pack``) instead of as JSON text
     (``raw_json``); on SQLite the base values and match keys become tables without a rowid, so
-    their key is not stored twice. The file shrinks by about a third; SQLite reuses the freed
+    their key is not stored twice; base values are indexed by field and value. The file shrinks by about a third; SQLite reuses the freed
     pages (``VACUUM`` gives them back to the disk)."""
     blob = LargeBinary().compile(dialect=conn.dialect)
     conn.execute(text(f"ALTER TABLE records ADD COLUMN raw {blob} NOT NULL DEFAULT ''"))
@@ -131,6 +131,7 @@ def _v4_to_v5(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE records ALTER COLUMN raw DROP DEFAULT"))
     conn.execute(text("ALTER TABLE records DROP COLUMN raw_json"))
     if conn.dialect.name != "sqlite":
+        _index_base_values(conn)
         return
     v5 = MetaData()
     Table("runs", v5, Column("id", Integer, primary_key=True))  # for the foreign keys only
@@ -158,6 +159,11 @@ def _v4_to_v5(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE {name}"))
         conn.execute(text(f"ALTER TABLE {name}_v5 RENAME TO {name}"))
     conn.execute(text("CREATE INDEX ix_match_keys_key ON match_keys (key)"))
+    _index_base_values(conn)
+
+
+def _index_base_values(conn: Connection) -> None:
+    conn.execute(text("CREATE INDEX ix_base_values_field_value ON base_values (field, lower(value))"))
 
 
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5)

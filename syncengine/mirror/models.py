@@ -90,7 +90,12 @@ class LinkRow(SQLModel, table=True):
 class BaseValueRow(SQLModel, table=True):
     __tablename__ = "base_values"
     # Small rows looked up by their key: on SQLite the table is its key's index, not a copy of it.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # The second index finds the entities holding a value (``entities_with_values``) without
+    # reading every base: a new record's possible partners, looked up in every run.
+    __table_args__ = (
+        Index("ix_base_values_field_value", "field", text("lower(value)")),
+        {"sqlite_with_rowid": False},
+    )
 
     entity_id: str = Field(foreign_key="entities.id", primary_key=True)
     field: str = Field(primary_key=True)

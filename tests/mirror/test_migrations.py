@@ -4,6 +4,7 @@ failed upgrade leaves it exactly as it was."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.exc import SAWarning
 
 from syncengine.mirror import LATEST_VERSION, Mirror, NewOp, StateFileError
 from syncengine.mirror.columns import JSONValue, UTCDateTime
@@ -266,7 +268,8 @@ def _create_v1(
 def _shape(target: str) -> dict[str, object]:
     """Everything about the schema that matters, independent of column order."""
     engine = raw_engine(target)
-    with engine.connect() as conn:
+    with engine.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # an index on an expression, compared below
         inspector = inspect(conn)
         shape = {
             name: (
@@ -282,7 +285,12 @@ def _shape(target: str) -> dict[str, object]:
             )
             for name in inspector.get_table_names()
         }
-        if conn.dialect.name == "sqlite":  # tables whose key is the table itself
+        if conn.dialect.name == "sqlite":  # what reflection leaves out: indexes on expressions, and
+            shape["indexes"] = sorted(  # tables whose key is the table itself
+                " ".join(row.sql.replace("\"", "").split())
+                for row in conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index'"))
+                if row.sql
+            )
             shape["without rowid"] = sorted(
                 row.name
                 for row in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))

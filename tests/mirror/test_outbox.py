@@ -162,3 +162,36 @@ def test_confirm_many_confirms_unfinished_updates_and_leaves_finished_ones(mirro
 
     assert mirror.pending() == []  # u1 (sent) and u2 (pending) are confirmed
     assert [op.op_id for op in mirror.failed_ops("apollo")] == ["u3"]  # a failed op stays failed
+
+
+def test_mark_sent_many_counts_an_attempt_each_and_refuses_a_finished_op(mirror: Mirror) -> None:
+    run_id = mirror.start_run().id
+    for op_id in ("u1", "u2", "u3"):
+        mirror.enqueue(_update(op_id), run_id=run_id)
+    mirror.mark_sent("u2")
+
+    mirror.mark_sent_many(["u1", "u2"])
+
+    assert {op.op_id: (op.state, op.attempts) for op in mirror.pending()} == {
+        "u1": ("sent", 1), "u2": ("sent", 2), "u3": ("pending", 0),
+    }  # fmt: skip
+    mirror.fail("u3", "refused", retryable=False)
+    with pytest.raises(StateTransitionError, match="op u3: cannot move from failed to sent"):
+        with mirror.transaction():
+            mirror.mark_sent_many(["u1", "u3"])
+    assert {op.op_id: op.attempts for op in mirror.pending()} == {"u1": 1, "u2": 2}  # rolled back
+
+
+def test_confirm_created_records_each_remote_id_and_leaves_finished_ops(mirror: Mirror) -> None:
+    run_id = mirror.start_run().id
+    for op_id in ("c1", "c2", "c3"):
+        mirror.enqueue(NewOp("apollo", "create", {"first_name": op_id}, op_id=op_id), run_id=run_id)
+    mirror.mark_sent_many(["c1", "c2"])
+    mirror.fail("c3", "refused", retryable=False)
+
+    mirror.confirm_created([("c1", "r1"), ("c2", "r2"), ("c3", "r3")])
+
+    assert mirror.pending() == []
+    assert [(op.op_id, op.remote_id) for op in mirror.failed_ops("apollo")] == [("c3", None)]
+    assert (mirror.get_op("c1").state, mirror.get_op("c1").remote_id) == ("confirmed", "r1")
+    assert mirror.get_op("c2").remote_id == "r2"
