@@ -11,8 +11,9 @@ same way into new entities. Everything is index lookups, so 100,000 records take
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from syncengine.rules import Rules
@@ -22,11 +23,25 @@ PHONE_FIELDS = ("phone", "phone_mobile", "phone_corporate", "phone_home", "phone
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """An unlinked record and its canonical values."""
+    """An unlinked record and its canonical values, or only its match keys by kind (``keys``):
+    what is kept of it when an account's records are matched a part at a time."""
 
     system: str
     remote_id: str
     values: Mapping[str, Any]
+    keys: Mapping[str, tuple[str, ...]] | None = None
+
+    def keys_for(self, kind: str) -> Sequence[str]:
+        return keys_of(self.values, kind) if self.keys is None else self.keys.get(kind, ())
+
+
+def keys_by_kind(stored: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Keys as ``record_keys`` words them ("email:ada@example.com"), grouped by kind."""
+    grouped: dict[str, list[str]] = {}
+    for key in stored:
+        kind, _, value = key.partition(":")
+        grouped.setdefault(kind, []).append(value)
+    return {kind: tuple(sorted(values)) for kind, values in grouped.items()}
 
 
 @dataclass(frozen=True)
@@ -158,10 +173,10 @@ def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str
 KeyIndex = dict[str, dict[str, str | set[str]]]
 
 
-def _add(index: KeyIndex, kinds: Sequence[str], ident: str, values: Mapping[str, Any]) -> None:
+def _add(index: KeyIndex, kinds: Sequence[str], ident: str, keys: Callable[[str], Sequence[str]]) -> None:
     for kind in kinds:
         table = index.setdefault(kind, {})
-        for key in keys_of(values, kind):
+        for key in keys(kind):
             held = table.get(key)
             if held is None:
                 table[key] = ident
@@ -171,12 +186,14 @@ def _add(index: KeyIndex, kinds: Sequence[str], ident: str, values: Mapping[str,
                 table[key] = {held, ident}
 
 
-def _lookup(index: KeyIndex, kinds: Sequence[str], values: Mapping[str, Any]) -> tuple[str, set[str]] | None:
+def _lookup(
+    index: KeyIndex, kinds: Sequence[str], keys: Callable[[str], Sequence[str]]
+) -> tuple[str, set[str]] | None:
     """The first key kind that finds anything, and the ids it finds."""
     for kind in kinds:
         table = index.get(kind, {})
         found: set[str] = set()
-        for key in keys_of(values, kind):
+        for key in keys(kind):
             held = table.get(key)
             if isinstance(held, set):
                 found |= held
@@ -196,12 +213,12 @@ def match(entities: Sequence[EntityKeys], records: Sequence[Candidate], rules: R
     index: KeyIndex = {}
     for entity in entities:
         for values in entity.values:
-            _add(index, kinds, entity.entity_id, values)
+            _add(index, kinds, entity.entity_id, partial(keys_of, values))
     conflicts: list[MatchConflict] = []
     unmatched: list[Candidate] = []
     claimed: dict[tuple[str, str], list[tuple[Candidate, str]]] = {}
     for record in ordered:
-        hit = _lookup(index, kinds, record.values)
+        hit = _lookup(index, kinds, record.keys_for)
         if hit is None:
             unmatched.append(record)
             continue
@@ -240,7 +257,7 @@ def _group(
     index: KeyIndex = {}
     conflicts: list[MatchConflict] = []
     for record in records:
-        hit = _lookup(index, kinds, record.values)
+        hit = _lookup(index, kinds, record.keys_for)
         if hit is None:
             gid = len(members)
             members.append([record])
@@ -254,8 +271,8 @@ def _group(
                 continue
             gid = group_ids[0]
             same_system = [m for m in members[gid] if m.system == record.system]
-            own_keys = set(keys_of(record.values, kind))
-            if any(own_keys & set(keys_of(m.values, kind)) for m in same_system):
+            own_keys = set(record.keys_for(kind))
+            if any(own_keys & set(m.keys_for(kind)) for m in same_system):
                 clashes.setdefault(gid, []).append((record, kind))
             elif same_system:
                 reason = f"the contact it matches by {kind} already has a {record.system} record"
@@ -263,7 +280,7 @@ def _group(
                 continue
             else:
                 members[gid].append(record)
-        _add(index, kinds, str(gid), record.values)
+        _add(index, kinds, str(gid), record.keys_for)
     out: list[tuple[Member, ...]] = []
     for gid, group in enumerate(members):
         if gid not in clashes:

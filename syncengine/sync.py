@@ -242,7 +242,7 @@ class Engine:
             with _timed(report, "commit"):
                 commit(ctx, batch, outcome, deferred)
             self.progress("commit", "batches", report.batches, None)
-            absorb(total, outcome)
+            absorb(total, outcome, keep_all=keep_ops)
             report.plan.extend(_kept(batch.plan, outcome, keep_ops))
         if ctx.dry_run:
             held = guard.held(ctx, cleared, link_counts)
@@ -310,7 +310,7 @@ def _counts(report: RunReport) -> dict[str, Any]:
         "pulled": report.pulled,
         "changed": report.changed,
         "ops": report.plan.counts(),
-        "confirmed": len(outcome.confirmed) if outcome else 0,
+        "confirmed": outcome.confirmed_count if outcome else 0,
         "failed": len(outcome.failed) if outcome else 0,
         "conflicts_open": report.open_conflicts,
         "conflicts_settled": len(report.plan.conflicts) - report.open_conflicts,

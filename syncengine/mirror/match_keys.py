@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection, delete, exists, insert, select
 
@@ -55,3 +55,26 @@ def keys_of_records(conn: Connection, refs: Collection[tuple[str, str]]) -> set[
             )
             found.update(conn.scalars(query))
     return found
+
+
+def keys_by_record(conn: Connection, refs: Collection[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+    """The keys stored for each of the records ``(system, remote_id)`` that has any."""
+    by_system: dict[str, list[str]] = {}
+    for system, remote_id in refs:
+        by_system.setdefault(system, []).append(remote_id)
+    found: dict[tuple[str, str], set[str]] = {}
+    for system, remote_ids in by_system.items():
+        for chunk in chunks(remote_ids):
+            query = select(match_keys.c.remote_id, match_keys.c.key).where(
+                match_keys.c.system == system, match_keys.c.remote_id.in_(chunk)
+            )
+            for row in conn.execute(query):
+                found.setdefault((system, row.remote_id), set()).add(row.key)
+    return found
+
+
+def rows_by_key(conn: Connection) -> Iterator[tuple[str, str, str]]:
+    """Every stored ``(key, system, remote_id)``, in key order, read a page at a time."""
+    query = select(match_keys.c.key, match_keys.c.system, match_keys.c.remote_id).order_by(match_keys.c.key)
+    for row in conn.execution_options(yield_per=5000).execute(query):
+        yield row.key, row.system, row.remote_id

@@ -320,6 +320,17 @@ class Mirror:
         with self._read() as conn:
             return match_keys.keys_of_records(conn, refs)
 
+    def match_keys_by_record(self, refs: Collection[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        """The keys stored for each of the records ``(system, remote_id)``."""
+        with self._read() as conn:
+            return match_keys.keys_by_record(conn, refs)
+
+    def match_key_rows(self) -> Iterator[tuple[str, str, str]]:
+        """Every stored ``(key, system, remote_id)`` in key order, streamed: records sharing a key
+        come one after another."""
+        with self._read() as conn:
+            yield from match_keys.rows_by_key(conn)
+
     def has_match_keys(self) -> bool:
         """False for a state written before records kept their match keys (or before any run)."""
         with self._read() as conn:

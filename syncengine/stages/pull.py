@@ -7,16 +7,48 @@ read fails sits the run out: its data may be stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from syncengine.connectors.base import RemoteRecord
 from syncengine.connectors.errors import ConnectorError
-from syncengine.mirror import RecordProblem, StoredRecord
+from syncengine.mirror import RecordProblem, StoredRecord, jsoncodec
 from syncengine.stages.context import RunContext
 
 PULL_CHUNK = 1000
+
+
+class Overlay(Mapping[tuple[str, str], StoredRecord]):
+    """A preview's records as pulled, by ``(system, remote id)``, held next to the mirror. A first
+    preview of an account holds every record, so each is kept packed as the mirror stores it
+    (``jsoncodec.pack``, a sixth of the record as Python objects) and unpacked when read."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], tuple[bytes, StoredRecord]] = {}
+
+    def add(self, record: StoredRecord) -> None:
+        text = jsoncodec.dumps(dict(record.raw), what=f"{record.system} record {record.remote_id}")
+        self._held[(record.system, record.remote_id)] = (jsoncodec.pack(text), replace(record, raw={}))
+
+    def __getitem__(self, key: tuple[str, str]) -> StoredRecord:
+        packed, record = self._held[key]
+        return replace(record, raw=jsoncodec.unpack(packed))
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._held
+
+    def refs(self, system: str) -> Iterator[tuple[str, str | None, bool]]:
+        """``(remote id, entity id, deleted)`` of the system's records, without unpacking them."""
+        for (held_system, remote_id), (_, record) in self._held.items():
+            if held_system == system:
+                yield remote_id, record.entity_id, record.is_deleted
 
 
 @dataclass(frozen=True)
@@ -27,7 +59,7 @@ class Pulled:
     errors: Mapping[str, str] = field(default_factory=dict)  # system -> why its read stopped
     problems: tuple[RecordProblem, ...] = ()
     # A preview's records, held in memory next to the mirror: (system, remote id) -> record.
-    overlay: Mapping[tuple[str, str], StoredRecord] = field(default_factory=dict)
+    overlay: Overlay = field(default_factory=Overlay)
     targeted: bool = False
 
 
@@ -37,7 +69,7 @@ def pull(ctx: RunContext, *, full: bool, targets: Mapping[str, Sequence[str]] | 
     changed: dict[str, int] = {}
     errors: dict[str, str] = {}
     problems: list[RecordProblem] = []
-    overlay: dict[tuple[str, str], StoredRecord] = {}
+    overlay = Overlay()
     for system, connector in ctx.connectors.items():
         if targets is not None and system not in targets:
             active.append(system)  # not read: its mirrored records stand for it
@@ -73,13 +105,11 @@ def pull(ctx: RunContext, *, full: bool, targets: Mapping[str, Sequence[str]] | 
     return Pulled(tuple(active), pulled, changed, errors, tuple(problems), overlay, targets is not None)
 
 
-def _store(
-    ctx: RunContext, system: str, chunk: list[RemoteRecord], overlay: dict[tuple[str, str], StoredRecord]
-) -> int:
+def _store(ctx: RunContext, system: str, chunk: list[RemoteRecord], overlay: Overlay) -> int:
     if ctx.dry_run:
         previewed = ctx.mirror.preview_records(system, chunk)
         for record in previewed:
-            overlay[(system, record.remote_id)] = record
+            overlay.add(record)
         return len(previewed)
     return len(ctx.mirror.upsert_records(system, chunk, run_id=ctx.run_id).touched)
 

@@ -53,12 +53,17 @@ def foresee(ctx: RunContext, plan: Plan) -> None:
 
 # Kept per batch only: the records as written are stored in the mirror by then.
 _PER_BATCH = {"records", "written"}
+# What went through, kept in the run's total only when it keeps every op.
+_WENT_THROUGH = {"confirmed", "created", "linked_existing"}
 
 
-def absorb(total: PushOutcome, part: PushOutcome) -> None:
-    """Add a batch's outcome to the run's."""
+def absorb(total: PushOutcome, part: PushOutcome, *, keep_all: bool = True) -> None:
+    """Add a batch's outcome to the run's; without ``keep_all``, the ops that went through are
+    counted, not kept, so the run's memory does not grow with what it writes."""
+    if not keep_all:
+        total.confirmed_uncounted += len(part.confirmed)
     for f in fields(PushOutcome):
-        if f.name in _PER_BATCH:
+        if f.name in _PER_BATCH or (not keep_all and f.name in _WENT_THROUGH):
             continue
         mine, theirs = getattr(total, f.name), getattr(part, f.name)
         if isinstance(mine, set):

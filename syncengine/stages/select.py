@@ -59,7 +59,7 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
             since = cursor.run_id + 1 if cursor is not None and cursor.run_id is not None else 0
         refs = {rid: (entity, deleted) for rid, entity, deleted in ctx.mirror.changed_refs(system, since)}
         refs.update(
-            {rid: (r.entity_id, r.is_deleted) for (s, rid), r in pulled.overlay.items() if s == system}
+            {rid: (entity, deleted) for rid, entity, deleted in pulled.overlay.refs(system)}
         )
         for remote_id, (entity_id, deleted) in refs.items():
             changed.append((system, remote_id))

@@ -158,7 +158,7 @@ async def run(request: Request) -> Response:
             "/preview", "The plan changed since it was shown, so nothing was written. This is the new plan: "
             "run it if it is what you want.", fp=approval.outcome.fingerprint,
         )  # fmt: skip
-    confirmed = len(report.push.confirmed) if report.push else 0
+    confirmed = report.push.confirmed_count if report.push else 0
     return done(
         f"/history/run/{report.run_id}",
         f"Run {report.run_id} {report.status}: {confirmed} writes confirmed, {report.errors} errors, "
