@@ -2,15 +2,15 @@
 
     python3 bench/scale_bench.py --sizes 10000,100000     # tables on stdout, JSON in bench/results/
 
-Per size N, in a fresh process (``bench/simproc.py`` serves the simulators in another one, with
-the sample of ``bench/sync_bench.py``: N contacts in Apollo and LeadConnector, N/5 in
-CorporateMerch): the initial sync, a settle sync, then 1% of each system's contacts edited and a
-steady sync, ten simulated minutes apart. Each run is ``Engine.run(keep_ops=False)``, as the
-scheduled and summed-up runs do.
+Per size N (``bench/simproc.py`` serves the simulators in a process of their own, with the sample
+of ``bench/sync_bench.py``: N contacts in Apollo and LeadConnector, N/5 in CorporateMerch): the
+initial sync, a settle sync, then 1% of each system's contacts edited and a steady sync, ten
+simulated minutes apart. Each sync runs in a fresh process, as ``syncengine run`` from cron does,
+as ``Engine.run(keep_ops=False)``, as the scheduled and summed-up runs do.
 
-Figures per run: wall and CPU seconds of the engine's process and its phases, and the peak
-resident memory of the process during the run (``benchlib.PeakMemory``: interpreter and imports
-included). After the last run: the state database's size against the raw JSON of the records it
+Figures per sync: wall and CPU seconds of its process and its phases, the peak resident memory of
+the process during the sync (``benchlib.PeakMemory``: interpreter and imports included), and its
+errors by kind. After the last run: the state database's size against the raw JSON of the records it
 mirrors, and what each table costs per record (SQLite's ``dbstat``).
 """
 
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,33 +51,18 @@ def measure(n: int, seed: int) -> dict[str, Any]:
     result: dict[str, Any] = {"contacts_per_system": n, "edit_share": EDIT_SHARE}
     with SimProcess(n, seed=seed, rate_limits=False) as sims, tempfile.TemporaryDirectory() as tmp:
         result["records"] = sims.initial_counts
-        result["rss_at_start_mb"] = PEAK.read()
-        settings, rules = load_settings(sims.environment), load_rules()
-        mirror = Mirror.open(Path(tmp) / "bench.db")
-
-        def now() -> datetime:
-            return datetime.now(UTC) + timedelta(seconds=sims.offset)
+        state = Path(tmp) / "bench.db"
 
         def run(name: str) -> None:
+            # Each sync in a process of its own, as `syncengine run` from cron: its peak is its own,
+            # not what an earlier sync left the interpreter holding.
             print(f"{n:,}: {name} sync", file=sys.stderr, flush=True)
-            connectors = build_connectors(settings, proactive_limits=False)
-            engine = Engine(mirror, connectors, rules, now=now)
-            PEAK.start()
-            wall, cpu = time.perf_counter(), time.process_time()
-            report = engine.run(keep_ops=False)
-            result[name] = {
-                "wall_s": round(time.perf_counter() - wall, 2),
-                "cpu_s": round(time.process_time() - cpu, 2),
-                "peak_rss_mb": PEAK.read(),
-                "cpu_by_phase_s": {k: round(v, 2) for k, v in report.cpu.items()},
-                "status": report.status,
-                "batches": report.batches,
-                "ops": report.plan.counts(),
-                "errors": report.errors,
-                "waiting": len(report.plan.waiting) + report.waiting_records,
-            }
-            for connector in connectors.values():
-                connector.close()
+            job = {"state": str(state), "env": sims.environment, "offset": sims.offset}
+            done = subprocess.run(
+                [sys.executable, __file__, "--sync", json.dumps(job)],
+                stdout=subprocess.PIPE, text=True, check=True,
+            )  # fmt: skip
+            result[name] = json.loads(done.stdout)
 
         run("initial")
         sims.advance(GAP_SECONDS)
@@ -84,9 +70,46 @@ def measure(n: int, seed: int) -> dict[str, Any]:
         sims.advance(GAP_SECONDS)
         result["edited"] = sims.edit(EDIT_SHARE, seed + 1)
         run("steady")
-        mirror.close()
-        result["state"] = state_size(Path(tmp) / "bench.db")
+        result["state"] = state_size(state)
     return result
+
+
+def sync(job: dict[str, Any]) -> dict[str, Any]:
+    """One sync of the state ``job["state"]`` against the simulators, measured."""
+    offset = float(job["offset"])
+
+    def now() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    rss_at_start = PEAK.read()
+    settings, rules = load_settings(job["env"]), load_rules()
+    with Mirror.open(Path(job["state"])) as mirror:
+        connectors = build_connectors(settings, proactive_limits=False)
+        engine = Engine(mirror, connectors, rules, now=now)
+        PEAK.start()
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = engine.run(keep_ops=False)
+        measured = {
+            "wall_s": round(time.perf_counter() - wall, 2),
+            "cpu_s": round(time.process_time() - cpu, 2),
+            "peak_rss_mb": PEAK.read(),
+            "rss_at_start_mb": rss_at_start,
+            "cpu_by_phase_s": {k: round(v, 2) for k, v in report.cpu.items()},
+            "status": report.status,
+            "batches": report.batches,
+            "ops": report.plan.counts(),
+            "errors": report.errors,
+            # What the errors were, by their first words: a run at size can meet values a small
+            # sample does not hold.
+            "errors_by_kind": dict(
+                Counter(" ".join(e.message.split()[:6]) for e in mirror.record_errors(run_id=report.run_id))
+                .most_common(8)
+            ),
+            "waiting": len(report.plan.waiting) + report.waiting_records,
+        }
+        for connector in connectors.values():
+            connector.close()
+    return measured
 
 
 def state_size(path: Path) -> dict[str, Any]:
@@ -131,7 +154,7 @@ def table(results: list[dict[str, Any]]) -> str:
             n = f"{r['contacts_per_system']:,}"
             lines.append(
                 f"| {n} | {name} | {f['wall_s']} | {f['cpu_s']} | {f['peak_rss_mb']} "
-                f"| {phases} | {f['status']} | {f['waiting']} |"
+                f"| {phases} | {f['status']} ({f['errors']} errors) | {f['waiting']} |"
             )
     lines += ["", "| contacts/system | state MB | raw JSON MB | × raw | largest per record (bytes) |"]
     lines.append("|---|---|---|---|---|")
@@ -148,7 +171,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000", help="contacts per system, comma-separated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    parser.add_argument("--sync", help=argparse.SUPPRESS)  # one sync, in this process
     args = parser.parse_args()
+    if args.sync:
+        print(json.dumps(sync(json.loads(args.sync))))
+        return
     if args.one:
         print(json.dumps(measure(args.one, args.seed)))
         return

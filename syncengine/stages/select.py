@@ -47,7 +47,7 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
     rules_changed = last is None or (last.counts or {}).get("rules_digest") != digest
     touched: set[str] = set()
     unlinked: set[tuple[str, str]] = set()
-    changed: list[tuple[str, str]] = []
+    changed: dict[str, list[str]] = {}  # system -> remote ids
     for system in pulled.active:
         if pulled.targeted and system not in pulled.pulled:
             continue  # not read in a targeted run: nothing of it changed
@@ -61,8 +61,8 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
         refs.update(
             {rid: (entity, deleted) for rid, entity, deleted in pulled.overlay.refs(system)}
         )
+        changed[system] = list(refs)
         for remote_id, (entity_id, deleted) in refs.items():
-            changed.append((system, remote_id))
             if entity_id is not None:
                 touched.add(entity_id)
             elif not deleted:
@@ -70,8 +70,8 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
     waiting = {(s, rid) for s in pulled.active for rid in ctx.mirror.unlinked_ids(s)} - unlinked
     if waiting and (rules_changed or not ctx.mirror.has_match_keys()) and not pulled.targeted:
         unlinked |= waiting  # (a state from before records kept their match keys: nothing to look up)
-    elif waiting and changed:
-        unlinked |= waiting & ctx.mirror.records_with_match_keys(_keys(ctx, changed, pulled))
+    elif waiting and any(changed.values()):
+        unlinked |= _sharing_a_key(ctx, changed, pulled, waiting)
     if not pulled.targeted:
         # Whatever earlier runs owe, however they ended (killed, failed, undone, previews between).
         touched |= ctx.mirror.owed_entities(besides=() if rules_changed else (WAITING,))
@@ -79,16 +79,23 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
     return Selection(frozenset(touched), tuple(sorted(unlinked)), len(waiting - unlinked), digest)
 
 
-def _keys(ctx: RunContext, changed: list[tuple[str, str]], pulled: Pulled) -> set[str]:
-    """Match keys the changed records held before (as stored) and hold now."""
-    keys = ctx.mirror.match_keys_of(changed)
+def _sharing_a_key(
+    ctx: RunContext, changed: dict[str, list[str]], pulled: Pulled, waiting: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The ``waiting`` records that share a match key with a changed record, as it was stored or as
+    it is now. The waiting records' keys are few; the changed records are read a chunk at a time."""
+    by_key: dict[str, set[tuple[str, str]]] = {}
+    for ref, held in ctx.mirror.match_keys_by_record(waiting).items():
+        for key in held:
+            by_key.setdefault(key, set()).add(ref)
+    found: set[tuple[str, str]] = set()
+    if not by_key:
+        return found
     kinds = ctx.rules.match_keys
-    by_system: dict[str, list[str]] = {}
-    for system, remote_id in changed:
-        by_system.setdefault(system, []).append(remote_id)
-    for system, remote_ids in by_system.items():
+    for system, remote_ids in changed.items():
         for start in range(0, len(remote_ids), 500):
             chunk = remote_ids[start : start + 500]
+            keys = ctx.mirror.match_keys_of([(system, rid) for rid in chunk])
             stored = ctx.mirror.get_records(system, chunk)
             stored.update(
                 {rid: pulled.overlay[(system, rid)] for rid in chunk if (system, rid) in pulled.overlay}
@@ -96,4 +103,6 @@ def _keys(ctx: RunContext, changed: list[tuple[str, str]], pulled: Pulled) -> se
             for record in stored.values():
                 if not record.is_deleted:
                     keys |= record_keys(ctx.canonical(record).values, kinds)
-    return keys
+            for key in keys & by_key.keys():
+                found |= by_key[key]
+    return found
