@@ -113,8 +113,8 @@ def _v3_to_v4(conn: Connection) -> None:
 def _v4_to_v5(conn: Connection) -> None:
     """Records are stored compressed (``raw``, ``jsoncodec.pack``) instead of as JSON text
     (``raw_json``); on SQLite the base values and match keys become tables without a rowid, so
-    their key is not stored twice; base values are indexed by field and value. The file shrinks by about a third; SQLite reuses the freed
-    pages (``VACUUM`` gives them back to the disk)."""
+    their key is not stored twice; base values are indexed by field and value. The file shrinks by
+    about a third; SQLite reuses the freed pages (``VACUUM`` gives them back to the disk)."""
     blob = LargeBinary().compile(dialect=conn.dialect)
     conn.execute(text(f"ALTER TABLE records ADD COLUMN raw {blob} NOT NULL DEFAULT ''"))
     page = text(

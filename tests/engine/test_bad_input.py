@@ -300,7 +300,8 @@ def downgrade_to_version_1(path: Path) -> None:
     """Turn a state file back into the version 1 layout (what the migrations add, removed)."""
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE records ADD COLUMN raw_json TEXT NOT NULL DEFAULT ''")
-        for system, remote_id, packed in conn.execute("SELECT system, remote_id, raw FROM records").fetchall():
+        rows = conn.execute("SELECT system, remote_id, raw FROM records").fetchall()
+        for system, remote_id, packed in rows:
             conn.execute(
                 "UPDATE records SET raw_json = ? WHERE system = ? AND remote_id = ?",
                 (zlib.decompress(packed).decode(), system, remote_id),

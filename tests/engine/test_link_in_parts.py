@@ -38,8 +38,10 @@ def _match(world: World, path: Path, part: int, monkeypatch: pytest.MonkeyPatch)
         return {
             "people": people,
             "waiting": {(c.system, c.remote_id, c.key, c.reason) for c in outcome.conflicts},
-            "counts": (outcome.linked, outcome.new_entities, outcome.matched_across, dict(outcome.only_in),
-                       dict(outcome.linked_by)),  # fmt: skip
+            "counts": (
+                outcome.linked, outcome.new_entities, outcome.matched_across, dict(outcome.only_in),
+                dict(outcome.linked_by),
+            ),
             "problems": sorted((p.system, p.remote_id or "", p.field or "") for p in linked.problems),
             "entities": len(linked.entities),
         }
