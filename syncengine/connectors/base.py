@@ -54,7 +54,7 @@ class RemoteRecord:
 
 
 # Records a connector keeps as last read, for describe() when an op carries none (``WriteOp.expected``).
-KNOWN_LIMIT = 1000  # an Apollo contact is some 6 KB as Python objects
+KNOWN_LIMIT = 1000  # an Apollo contact is some 10 KB as Python objects
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ PULL_CHUNK = 1000
 class Overlay(Mapping[tuple[str, str], StoredRecord]):
     """A preview's records as pulled, by ``(system, remote id)``, held next to the mirror. A first
     preview of an account holds every record, so each is kept packed as the mirror stores it
-    (``jsoncodec.pack``, a sixth of the record as Python objects) and unpacked when read."""
+    (``jsoncodec.pack``: an Apollo contact takes 1.1 KB instead of 10 KB of Python objects) and
+    unpacked when read."""
 
     def __init__(self) -> None:
         self._held: dict[tuple[str, str], tuple[bytes, StoredRecord]] = {}
