@@ -72,11 +72,11 @@ class PushOutcome:
     # the contact (or the other record) can remove that, so they wait instead of being retried.
     duplicates: set[str] = field(default_factory=set)
     # Ops confirmed whose ids were not kept (a run's total that keeps counts, ``stages.push.absorb``).
-    confirmed_uncounted: int = 0
+    confirmed_not_kept: int = 0
 
     @property
     def confirmed_count(self) -> int:
-        return len(self.confirmed) + self.confirmed_uncounted
+        return len(self.confirmed) + self.confirmed_not_kept
 
 
 STORE_BATCH = 100  # confirmed writes stored per commit

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from syncengine.mirror.errors import LinkConflictError, NotFoundError
 from syncengine.mirror.models import entities, links
-from syncengine.mirror.sql import chunks, ensure_planner_stats
+from syncengine.mirror.sql import chunks, ensure_planner_stats, grouped
 
 
 def new_entities(conn: Connection, count: int, *, now: datetime) -> list[str]:
@@ -62,7 +62,7 @@ def _not_yet_linked(conn: Connection, by_record: dict[tuple[str, str], str]) -> 
     for chunk in chunks(list(by_record.items())):
         existing: dict[tuple[str, str], str] = {}
         # One IN list per system: SQLite does not search an index for a list of (a, b) pairs.
-        for system, remote_ids in _grouped((system, remote_id) for (system, remote_id), _ in chunk).items():
+        for system, remote_ids in grouped((system, remote_id) for (system, remote_id), _ in chunk).items():
             query = select(links.c.remote_id, links.c.entity_id).where(
                 links.c.system == system, links.c.remote_id.in_(remote_ids)
             )
@@ -81,7 +81,7 @@ def _not_yet_linked(conn: Connection, by_record: dict[tuple[str, str], str]) -> 
 
 def _check_slots_free(conn: Connection, new_rows: Sequence[dict[str, str]]) -> None:
     for chunk in chunks(new_rows):
-        for system, entity_ids in _grouped((row["system"], row["entity_id"]) for row in chunk).items():
+        for system, entity_ids in grouped((row["system"], row["entity_id"]) for row in chunk).items():
             query = select(links.c.entity_id, links.c.system, links.c.remote_id).where(
                 links.c.system == system, links.c.entity_id.in_(entity_ids)
             )
@@ -160,10 +160,3 @@ def all_links(conn: Connection) -> dict[str, dict[str, str]]:
         found.setdefault(row.entity_id, {})[row.system] = row.remote_id
     return found
 
-
-def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Second items grouped by first, in order."""
-    grouped: dict[str, list[str]] = {}
-    for first, second in pairs:
-        grouped.setdefault(first, []).append(second)
-    return grouped

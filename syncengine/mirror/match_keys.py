@@ -7,14 +7,12 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from sqlalchemy import Connection, delete, exists, insert, select
 
 from syncengine.mirror.models import match_keys
-from syncengine.mirror.sql import chunks
+from syncengine.mirror.sql import chunks, grouped
 
 
 def set_match_keys(conn: Connection, keys: Mapping[tuple[str, str], Iterable[str]]) -> None:
     """Replace the keys of each given ``(system, remote_id)``."""
-    by_system: dict[str, list[str]] = {}
-    for system, remote_id in keys:
-        by_system.setdefault(system, []).append(remote_id)
+    by_system = grouped(keys)
     for system, remote_ids in by_system.items():
         for chunk in chunks(remote_ids):
             conn.execute(
@@ -44,9 +42,7 @@ def has_match_keys(conn: Connection) -> bool:
 
 def keys_of_records(conn: Connection, refs: Collection[tuple[str, str]]) -> set[str]:
     """The keys stored for the records ``(system, remote_id)``."""
-    by_system: dict[str, list[str]] = {}
-    for system, remote_id in refs:
-        by_system.setdefault(system, []).append(remote_id)
+    by_system = grouped(refs)
     found: set[str] = set()
     for system, remote_ids in by_system.items():
         for chunk in chunks(remote_ids):
@@ -59,9 +55,7 @@ def keys_of_records(conn: Connection, refs: Collection[tuple[str, str]]) -> set[
 
 def keys_by_record(conn: Connection, refs: Collection[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
     """The keys stored for each of the records ``(system, remote_id)`` that has any."""
-    by_system: dict[str, list[str]] = {}
-    for system, remote_id in refs:
-        by_system.setdefault(system, []).append(remote_id)
+    by_system = grouped(refs)
     found: dict[tuple[str, str], set[str]] = {}
     for system, remote_ids in by_system.items():
         for chunk in chunks(remote_ids):

@@ -23,6 +23,14 @@ def chunks(items: Iterable[T], size: int = CHUNK_SIZE) -> Iterator[list[T]]:
         yield chunk
 
 
+def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Second items grouped by first, in order: ``(system, remote_id)`` pairs by system."""
+    result: dict[str, list[str]] = {}
+    for first, second in pairs:
+        result.setdefault(first, []).append(second)
+    return result
+
+
 def upsert_insert(conn: Connection, table: Table) -> Any:
     """An INSERT for ``table`` that supports ``on_conflict_do_update`` on this connection's dialect."""
     if conn.dialect.name == "postgresql":

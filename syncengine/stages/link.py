@@ -76,7 +76,7 @@ def _link_in_parts(ctx: RunContext, unlinked: tuple[tuple[str, str], ...], pulle
     groups a part at a time gives what matching all at once would. Only a preview, which stores
     nothing, matches all at once."""
     kinds = ctx.rules.match_keys
-    refs = unlinked if list(unlinked) == sorted(unlinked) else tuple(sorted(unlinked))
+    refs = tuple(sorted(unlinked))  # (sorted already, as select gives them)
     present = bytearray(len(refs))  # 1 for each record found in the mirror (looked up by bisection)
     problems: dict[tuple[str, str], list[RecordProblem]] = {}
     by_records: set[str] = set()

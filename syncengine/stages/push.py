@@ -61,7 +61,7 @@ def absorb(total: PushOutcome, part: PushOutcome, *, keep_all: bool = True) -> N
     """Add a batch's outcome to the run's; without ``keep_all``, the ops that went through are
     counted, not kept, so the run's memory does not grow with what it writes."""
     if not keep_all:
-        total.confirmed_uncounted += len(part.confirmed)
+        total.confirmed_not_kept += len(part.confirmed)
     for f in fields(PushOutcome):
         if f.name in _PER_BATCH or (not keep_all and f.name in _WENT_THROUGH):
             continue
