@@ -56,15 +56,18 @@ class Note:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A contact a system refuses for a reason only a change can remove (a required field missing):
-    not sent, not an error of the run, and looked at again only when the contact or the rules
-    change."""
+    """A contact a system refuses for a reason only a change can remove (a required field missing,
+    a duplicate of another record): not sent, not an error of the run, and looked at again only
+    when the contact or the rules change. ``run_id``: the run the system refused it in, when a
+    system did."""
 
     entity_id: str
     who: str
     system: str
     reason: str
     field: str | None = None
+    kind: str = "create"
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def plan_dict(plan: Plan, calls: Mapping[str, Sequence[HttpCall]] | None = None)
                 "entity_id": w.entity_id,
                 "contact": w.who,
                 "system": w.system,
+                "kind": w.kind,
                 "field": w.field,
                 "reason": w.reason,
             }
@@ -320,7 +321,7 @@ def print_run(
         waiting = [
             RecordProblem(
                 system=w.system,
-                message=f"create of {w.who}: {w.reason}",
+                message=f"{w.kind} of {w.who}: {w.reason}",
                 entity_id=w.entity_id,
                 field=w.field,
             )

@@ -80,8 +80,9 @@ def print_summary(console: Console, report: RunReport, failures: Sequence[Record
         why = (
             "not errors: looked at again when the contact or the rules change; `syncengine status` lists them"
         )
+        noun = "create" if all(w.kind == "create" for w in report.plan.waiting) else "write"
         print_groups(
-            console, f"{_plural(len(report.plan.waiting), 'create')} wait ({why})", waiting_problems(report)
+            console, f"{_plural(len(report.plan.waiting), noun)} wait ({why})", waiting_problems(report)
         )
     if report.waiting_records:
         console.print(
@@ -92,10 +93,10 @@ def print_summary(console: Console, report: RunReport, failures: Sequence[Record
 
 
 def waiting_problems(report: RunReport) -> list[RecordProblem]:
-    """The run's waiting creates, worded as problems so that they group by reason."""
+    """The run's waiting writes, worded as problems so that they group by reason."""
     return [
         RecordProblem(
-            system=w.system, message=f"create of {w.who}: {w.reason}", entity_id=w.entity_id, field=w.field
+            system=w.system, message=f"{w.kind} of {w.who}: {w.reason}", entity_id=w.entity_id, field=w.field
         )
         for w in report.plan.waiting
     ]

@@ -255,6 +255,15 @@ def field_in(body: Any) -> str | None:
     return match.group(1) if match else None
 
 
+EXISTING = ", existing record "  # how an error's text names the record a duplicate collided with
+
+
+def existing_id_of(text: str) -> str | None:
+    """The record a duplicate collided with, as a refusal's stored text names it."""
+    _, found, rest = text.partition(EXISTING)
+    return rest.split(",", 1)[0].strip() or None if found else None
+
+
 def existing_id_in(body: Any) -> str | None:
     """The id of the record a duplicate collided with (LeadConnector ``meta.contactId``)."""
     meta = body.get("meta") if isinstance(body, Mapping) else None
@@ -305,7 +314,7 @@ def error_from_response(
         return cls(detail, retry_after=retry_after, **where)
     if issubclass(cls, RecordError):
         if existing_id:
-            detail += f", existing record {existing_id}"
+            detail += f"{EXISTING}{existing_id}"
         if remote_id:
             detail += f", record {remote_id}"
         return cls(

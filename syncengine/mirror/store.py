@@ -56,6 +56,7 @@ from syncengine.mirror.values import (
     Owed,
     PulledRecord,
     RecordProblem,
+    Refusal,
     Run,
     RunStatus,
     StoredRecord,
@@ -495,6 +496,11 @@ class Mirror:
         """Contacts that wait for a change (``mirror.waiting``)."""
         with self._read() as conn:
             return waiting.list_waiting(conn, limit=limit, offset=offset)
+
+    def refusals(self, entity_ids: Collection[str]) -> list[Refusal]:
+        """The refused writes ``entity_ids`` wait with (``mirror.waiting.refusals``)."""
+        with self._read() as conn:
+            return waiting.refusals(conn, entity_ids)
 
     def waiting_counts(self) -> dict[str, int]:
         with self._read() as conn:

@@ -194,6 +194,19 @@ class Owed:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A write a system refused (a duplicate of another record) and that now waits: the op as the
+    outbox stored it, and the owed row's words and run."""
+
+    entity_id: str
+    system: str
+    kind: str
+    payload: Any
+    detail: str
+    run_id: int
+
+
+@dataclass(frozen=True)
 class WaitingItem:
     """A contact that waits for a change before a run looks at it again: a create a system refuses
     for a known reason (``entity_id`` set), or a record left unlinked because it matches several

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select
 
-from syncengine.mirror.models import links, owed, record_errors, records
-from syncengine.mirror.values import WaitingItem
+from syncengine.mirror.models import links, outbox, owed, record_errors, records
+from syncengine.mirror.sql import chunks
+from syncengine.mirror.values import Refusal, WaitingItem
 
 WAITING = "waiting"
 NOT_LINKED = "not linked, waits for a person: "
@@ -35,6 +37,27 @@ def list_waiting(conn: Connection, *, limit: int | None = None, offset: int = 0)
         )
         for r in conn.execute(query)
     )
+    return found
+
+
+def refusals(conn: Connection, entity_ids: Collection[str]) -> list[Refusal]:
+    """The refused writes ``entity_ids`` wait with: each waiting row's op, as the outbox stored it
+    when the system refused it (in the row's run)."""
+    found: list[Refusal] = []
+    columns = (owed.c.entity_id, owed.c.system, owed.c.detail, owed.c.run_id, outbox.c.kind, outbox.c.payload)
+    query = select(*columns)
+    query = query.join(
+        outbox,
+        and_(
+            outbox.c.entity_id == owed.c.entity_id,
+            outbox.c.system == owed.c.system,
+            outbox.c.run_id == owed.c.run_id,
+            outbox.c.state == "failed",
+        ),
+    )
+    for chunk in chunks(sorted(entity_ids)):
+        rows = conn.execute(query.where(owed.c.reason == WAITING, owed.c.entity_id.in_(chunk)))
+        found.extend(Refusal(r.entity_id, r.system, r.kind, r.payload, r.detail, r.run_id) for r in rows)
     return found
 
 

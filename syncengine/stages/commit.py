@@ -29,7 +29,8 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
         for p in plan.ops
         if p.op.op_id in push.failed and p.op.entity_id
     ]
-    owed.extend(Owed(w.entity_id, w.system, WAITING, w.reason, run_id) for w in plan.waiting)
+    # A write refused again keeps its first run: that run's outbox holds the op it was refused.
+    owed.extend(Owed(w.entity_id, w.system, WAITING, w.reason, w.run_id or run_id) for w in plan.waiting)
     ops_by_entity: dict[str, list[PlannedOp]] = {}
     for planned in plan.ops:
         ops_by_entity.setdefault(planned.op.entity_id or "", []).append(planned)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from syncengine.connectors.errors import existing_id_of
 from syncengine.match import record_keys
-from syncengine.mirror import RecordProblem, StoredRecord
+from syncengine.mirror import RecordProblem, Refusal, StoredRecord
 from syncengine.plan import who
 from syncengine.stages.context import RunContext, value_problems
 from syncengine.stages.pull import Pulled
@@ -34,6 +35,9 @@ class Loaded:
     deleted: tuple[tuple[str, str, str], ...]  # (entity, system, remote id) of deleted records
     settling: tuple[tuple[str, str, tuple[str, ...]], ...]  # edited moments ago: entity, who, where
     problems: tuple[RecordProblem, ...]
+    # (entity, system, kind) -> a write the system refused as a duplicate of another record, whose
+    # record has not changed since: the same write would be refused again.
+    refused: Mapping[tuple[str, str, str], Refusal] = field(default_factory=dict)
 
 
 def load(
@@ -108,4 +112,32 @@ def load(
             )
     if not ctx.dry_run and keys:
         ctx.mirror.set_match_keys(keys)
-    return Loaded(tuple(states), deferred, tuple(deleted), tuple(settling), tuple(problems))
+    refused = _standing(ctx, known, pulled)
+    return Loaded(tuple(states), deferred, tuple(deleted), tuple(settling), tuple(problems), refused)
+
+
+def _standing(
+    ctx: RunContext, entity_ids: Collection[str], pulled: Pulled
+) -> dict[tuple[str, str, str], Refusal]:
+    """The refusals of ``entity_ids`` that still stand: the record the write collided with is
+    unchanged since (a person who removes the duplicate, in either record, lets it through)."""
+    found = ctx.mirror.refusals(entity_ids) if entity_ids else []
+    holders: dict[str, list[str]] = {}
+    for refusal in found:
+        holder = existing_id_of(refusal.detail)
+        if holder is not None:
+            holders.setdefault(refusal.system, []).append(holder)
+    stored = {s: ctx.mirror.get_records(s, ids) for s, ids in holders.items()}
+    standing: dict[tuple[str, str, str], Refusal] = {}
+    for refusal in found:
+        holder = existing_id_of(refusal.detail)
+        record = stored.get(refusal.system, {}).get(holder) if holder else None
+        changed = (
+            record is None
+            or record.is_deleted
+            or record.changed_run_id > refusal.run_id
+            or (refusal.system, record.remote_id) in pulled.overlay
+        )
+        if not changed:
+            standing[(refusal.entity_id, refusal.system, refusal.kind)] = refusal
+    return standing

@@ -1,5 +1,6 @@
 """Plan: a batch's decisions become ops (``plan.update_ops``, ``plan.create_ops``), notes and
-conflicts. A create a system refuses for a known reason waits instead of being sent."""
+conflicts. A create a system refuses for a known reason waits instead of being sent, and so does a
+write the system refused as a duplicate of another record, while nothing of it has changed."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from syncengine.canonical import FIELDS
+from syncengine.canonical import FIELDS, Kind
 from syncengine.connectors.base import RemoteRecord
-from syncengine.plan import Note, Plan, PlannedConflict, Waiting, create_ops, update_ops, who
+from syncengine.mirror import jsoncodec
+from syncengine.plan import Note, Plan, PlannedConflict, PlannedOp, Waiting, create_ops, update_ops, who
+from syncengine.push import op_payload
 from syncengine.stages.context import RunContext
 from syncengine.stages.load import Loaded
 from syncengine.stages.merge import Merged
+
+IDENTITY = (Kind.EMAIL, Kind.PHONE)  # the kinds of value a system refuses as another record's
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,13 @@ def plan(
             for system, r in state.records.items()
         }
         current = {s: dict(v) for s, v in state.values.items()}
-        out.ops.extend(update_ops(state.entity_id, item.merge, state.links, current, label, expected))
+        for planned in update_ops(state.entity_id, item.merge, state.links, current, label, expected):
+            if not _refused_again(planned, loaded, label, out):
+                out.ops.append(planned)
         for planned in create_ops(state.entity_id, values, state.links, active, ctx.holds, ctx.rules, label):
             system = planned.op.system
+            if _refused_again(planned, loaded, label, out):
+                continue
             if (state.entity_id, system) in creates_in_flight:
                 deferred[state.entity_id] = (
                     f"create in {system} held back: an earlier create's answer was lost"
@@ -80,6 +89,40 @@ def plan(
     return BatchPlan(
         out, tuple(merged), deferred, frozenset(e for e in entity_ids if not e.startswith("new-"))
     )
+
+
+def _refused_again(planned: PlannedOp, loaded: Loaded, label: str, out: Plan) -> bool:
+    """Whether ``planned`` would be refused as its system refused an earlier write, with nothing
+    changed since: it then waits again, with the first refusal's words and run, instead of
+    failing once more in every run that looks at the contact."""
+    op = planned.op
+    refusal = loaded.refused.get((op.entity_id or "", op.system, op.kind))
+    if refusal is None or not _within(op_payload(op), refusal.payload):
+        return False
+    waiting = Waiting(op.entity_id or "", label, op.system, refusal.detail, None, op.kind, refusal.run_id)
+    out.waiting.append(waiting)
+    return True
+
+
+def _within(payload: Mapping[str, Any], refused: Mapping[str, Any]) -> bool:
+    """Whether ``payload`` writes nothing the ``refused`` write did not, and still writes every
+    address and number of it (one of which collided). A part of a refused write may have gone
+    through another way since (tags are added by an endpoint of their own), so what is left to
+    write can be a part of it."""
+    values, before = payload.get("values", {}), refused.get("values", {})
+    if any(name not in before or _json(value) != _json(before[name]) for name, value in values.items()):
+        return False
+    if any(FIELDS[name].kind in IDENTITY for name in before if name in FIELDS and name not in values):
+        return False
+    return all(
+        set(payload.get(part, {}).get(name, ())) <= set(refused.get(part, {}).get(name, ()))
+        for part in ("add", "remove")
+        for name in payload.get(part, {})
+    )
+
+
+def _json(value: Any) -> str:
+    return jsoncodec.dumps(value, what="an op's payload")
 
 
 def agreed(item: Merged) -> dict[str, Any]:

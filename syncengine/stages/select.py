@@ -8,7 +8,8 @@ already agrees with its base.
 A backlog costs nothing until it changes: an entity whose create a system refuses for a known
 reason (owed as ``waiting``) and a record left unlinked because it matches several people are
 looked at again only when it changes, when a record sharing one of its match keys changes, or
-when the rules change.
+when the rules change. An entity whose write a system refused as a duplicate is looked at again
+when the record it collided with changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from syncengine.connectors.errors import existing_id_of
 from syncengine.match import record_keys
 from syncengine.stages.context import RunContext
 from syncengine.stages.pull import Pulled
@@ -75,8 +77,21 @@ def select(ctx: RunContext, pulled: Pulled) -> Selection:
     if not pulled.targeted:
         # Whatever earlier runs owe, however they ended (killed, failed, undone, previews between).
         touched |= ctx.mirror.owed_entities(besides=() if rules_changed else (WAITING,))
+        touched |= _collided_with_changed(ctx, changed)
         touched |= {c.entity_id for c in ctx.mirror.pending_resolutions()}
     return Selection(frozenset(touched), tuple(sorted(unlinked)), len(waiting - unlinked), digest)
+
+
+def _collided_with_changed(ctx: RunContext, changed: dict[str, list[str]]) -> set[str]:
+    """Entities waiting with a write refused as a duplicate of a record that changed since: the
+    write may now go through."""
+    found: set[str] = set()
+    sets = {system: set(ids) for system, ids in changed.items() if ids}
+    for owed in ctx.mirror.owed(reason=WAITING) if sets else ():
+        holder = existing_id_of(owed.detail)
+        if holder is not None and holder in sets.get(owed.system, ()):
+            found.add(owed.entity_id)
+    return found
 
 
 def _sharing_a_key(

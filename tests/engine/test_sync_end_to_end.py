@@ -342,3 +342,58 @@ def test_a_write_refused_as_a_duplicate_fails_once_then_waits_for_a_change(world
     assert world.writes("leadconnector") == []  # not sent again
     assert [w.system for w in world.mirror.waiting() if w.entity_id] == ["leadconnector"]
     assert len(by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")) == 1
+
+
+def refused_bob(world: World) -> tuple[dict[str, Any], int]:
+    """Bob claims Ada's email in Apollo and joins the VIP list; LeadConnector takes the tag (its own
+    endpoint) and refuses the rest of his update as a duplicate of Ada's contact. Returns Bob's
+    Apollo contact and the refusing run."""
+    world.sim("apollo").seed_contacts(
+        [ada_apollo(), {"first_name": "Bob", "last_name": "Babbage", "email": "bob@diff.example"}]
+    )
+    world.sync()
+    [bob] = by_email(world.sim("apollo").contacts(), "bob@diff.example")
+    world.sim("apollo").ui_edit(str(bob["id"]), {"email": "ada@analytical.example", "label_names": ["vip"]})
+    refused = world.sync()
+    assert refused.push is not None and len(refused.push.duplicates) == 1
+    [bob_in_lc] = [r for r in world.sim("leadconnector").contacts() if r["firstName"] == "Bob"]
+    assert bob_in_lc["tags"] == ["vip"] and bob_in_lc["email"] == "bob@diff.example"
+    return bob, refused.run_id
+
+
+def test_a_refused_write_waits_when_its_contact_is_looked_at_again_unchanged(world: World) -> None:
+    """Bob's Apollo contact is saved again with nothing new (as a sync's own write comes back in the
+    next read): the run looks at Bob again, plans what is left of the refused update (the email,
+    not the tag that went through), and keeps it waiting with the first refusal's words and run
+    instead of sending it to be refused once more."""
+    bob, refused_in = refused_bob(world)
+    world.clear_journals()
+    # Saved again with the same values.
+    world.sim("apollo").ui_edit(str(bob["id"]), {"email": "ada@analytical.example"})
+
+    again = world.sync()
+
+    assert again.changed.get("apollo", 0) >= 1  # Bob was read again and looked at
+    assert again.status == "succeeded" and again.errors == 0
+    assert world.writes("leadconnector") == []
+    [waiting] = [w for w in again.plan.waiting if w.system == "leadconnector"]
+    assert (waiting.kind, waiting.run_id) == ("update", refused_in)
+    assert "duplicate" in waiting.reason or "existing record" in waiting.reason
+    [listed] = [w for w in world.mirror.waiting() if w.entity_id]
+    assert (listed.system, listed.run_id) == ("leadconnector", refused_in)
+    assert len(by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")) == 1
+
+
+def test_a_refused_write_goes_through_once_the_record_it_collided_with_changes(world: World) -> None:
+    """Ada takes a new address in LeadConnector: the contact Bob's update collided with changed, so
+    the run looks at Bob again and sends his update, which LeadConnector now takes."""
+    refused_bob(world)
+    [ada_in_lc] = by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")
+    world.sim("leadconnector").ui_edit(str(ada_in_lc["id"]), {"email": "ada@new.example"})
+
+    after = world.sync()
+
+    assert after.status == "succeeded" and after.errors == 0
+    lc = {r["firstName"]: (r.get("email") or "").lower() for r in world.sim("leadconnector").contacts()}
+    assert lc == {"Ada": "ada@new.example", "Bob": "ada@analytical.example"}
+    assert [w for w in world.mirror.waiting() if w.entity_id] == []
