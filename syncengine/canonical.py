@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from syncengine import normalize as norm
@@ -163,8 +164,10 @@ def is_blank(value: Any) -> bool:
     return False
 
 
+@lru_cache(maxsize=1024)
 def _country_context(country: str | None) -> str | None:
-    """The record's country as a code, or None when it is missing or unreadable."""
+    """The record's country as a code, or None when it is missing or unreadable (asked once per
+    field of every record: cached)."""
     if country is None:
         return None
     try:

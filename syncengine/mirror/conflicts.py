@@ -18,7 +18,7 @@ from syncengine.mirror.columns import require_utc
 from syncengine.mirror.errors import NotFoundError, StateTransitionError
 from syncengine.mirror.models import conflicts
 from syncengine.mirror.sql import chunks
-from syncengine.mirror.values import Conflict
+from syncengine.mirror.values import Conflict, SeenConflict
 
 
 def _conflict(row: Row[Any]) -> Conflict:
@@ -102,6 +102,50 @@ def open_conflict(
             )
         )
     return get_conflict(conn, conflict_id)
+
+
+def record_conflicts(
+    conn: Connection, items: Sequence[SeenConflict], *, run_id: int | None, now: datetime
+) -> None:
+    """``open_conflict`` (then ``resolve_conflict`` for those a rule settled) for a batch of
+    entities, in a few statements: one read of their open conflicts, one insert per kind of row."""
+    current: dict[tuple[str, str], Row[Any]] = {}
+    for chunk in chunks(sorted({item.entity_id for item in items})):
+        query = select(conflicts).where(conflicts.c.status == "open", conflicts.c.entity_id.in_(chunk))
+        current.update({(row.entity_id, row.field): row for row in conn.execute(query)})
+    opened: list[dict[str, Any]] = []
+    settled: list[dict[str, Any]] = []
+    for item in items:
+        what = f"conflict on entity {item.entity_id}: field {item.field}"
+        jsoncodec.dumps({"base": item.base_value, "values": dict(item.values)}, what=what, field=item.field)
+        seen = {
+            system: require_utc(item.first_seen_at.get(system, now), f"{what}: first seen at of {system}")
+            for system in item.values
+        }
+        row = current.get((item.entity_id, item.field))
+        if row is not None:
+            for system, value in item.values.items():
+                if system in row.values and row.values[system] == value:
+                    seen[system] = datetime.fromisoformat(row.first_seen_at[system])
+        fields: dict[str, Any] = {
+            "base_value": item.base_value, "values": dict(item.values), "policy": item.policy,
+            "first_seen_at": {system: at.isoformat() for system, at in seen.items()}, "run_id": run_id,
+            "updated_at": now,
+        }  # fmt: skip
+        if item.resolved_by is not None:
+            jsoncodec.dumps(item.resolution_value, what=f"resolution of {what}", field="resolution_value")
+            fields.update(
+                status="resolved", resolution_value=item.resolution_value, resolved_by=item.resolved_by,
+                resolved_at=now, resolved_run_id=run_id,
+            )  # fmt: skip
+        if row is not None:
+            conn.execute(update(conflicts).where(conflicts.c.id == row.id).values(**fields))
+        else:
+            new = {"entity_id": item.entity_id, "field": item.field, "opened_at": now, "status": "open"}
+            (opened if item.resolved_by is None else settled).append({**new, **fields})
+    for rows in (opened, settled):
+        if rows:
+            conn.execute(insert(conflicts), rows)
 
 
 def resolve_conflict(

@@ -59,6 +59,7 @@ from syncengine.mirror.values import (
     Refusal,
     Run,
     RunStatus,
+    SeenConflict,
     StoredRecord,
     UpsertResult,
     WaitingItem,
@@ -390,6 +391,12 @@ class Mirror:
                 run_id=run_id,
                 now=self._now(),
             )
+
+    def record_conflicts(self, items: Sequence[SeenConflict], *, run_id: int | None = None) -> None:
+        """Open or update the conflicts a run met, settling those a rule settled (``conflicts``)."""
+        if items:
+            with self._write() as conn:
+                conflicts.record_conflicts(conn, items, run_id=run_id, now=self._now())
 
     def resolve_conflict(
         self, conflict_id: int, value: Any, *, resolved_by: str, run_id: int | None = None

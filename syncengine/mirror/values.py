@@ -194,6 +194,21 @@ class Owed:
 
 
 @dataclass(frozen=True)
+class SeenConflict:
+    """A disagreement a run met on (entity, field): opens the conflict or updates the open one.
+    With ``resolved_by`` a rule settled it at once with ``resolution_value``."""
+
+    entity_id: str
+    field: str
+    base_value: Any
+    values: Mapping[str, Any]
+    policy: str
+    first_seen_at: Mapping[str, datetime]
+    resolved_by: str | None = None
+    resolution_value: Any = None
+
+
+@dataclass(frozen=True)
 class Refusal:
     """A write a system refused (a duplicate of another record) and that now waits: the op as the
     outbox stored it, and the owed row's words and run."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from syncengine.canonical import same
 from syncengine.merge import UNCHANGED, FieldDecision
-from syncengine.mirror import HistoryEntry, Owed
+from syncengine.mirror import HistoryEntry, Owed, SeenConflict
 from syncengine.plan import PlannedOp
 from syncengine.push import PushOutcome
 from syncengine.stages.context import RunContext
@@ -37,6 +37,7 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
     new_base: dict[str, dict[str, Any]] = {}
     history: list[HistoryEntry] = []
     states = {m.state.entity_id: m for m in batch.merged}
+    seen: list[SeenConflict] = []
     with ctx.mirror.transaction():
         for entity_id, item in states.items():
             state, merged = item.state, item.merge
@@ -59,7 +60,7 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
             fields: dict[str, Any] = {}
             for name, decision in merged.decisions.items():
                 if decision.conflict is not None:
-                    _record_conflict(ctx, entity_id, decision)
+                    seen.append(_seen(entity_id, decision))
                 if set(decision.writes) & failed_systems or decision.new_base is UNCHANGED:
                     continue
                 if any((s, name) in left for s in decision.writes):
@@ -108,6 +109,7 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
                      f"{system} goes through", run_id)
                 for system in failed_systems if system in state.fresh
             )  # fmt: skip
+        ctx.mirror.record_conflicts(seen, run_id=run_id)
         ctx.mirror.set_base_many(new_base, run_id=run_id)
         for conflict in ctx.mirror.pending_resolutions():
             moved = new_base.get(conflict.entity_id, {})
@@ -158,15 +160,11 @@ def _read_back(
     return again, own
 
 
-def _record_conflict(ctx: RunContext, entity_id: str, decision: FieldDecision) -> None:
+def _seen(entity_id: str, decision: FieldDecision) -> SeenConflict:
     conflict = decision.conflict
     assert conflict is not None
-    stored = ctx.mirror.open_conflict(
-        entity_id, decision.field, base_value=conflict.base, values=conflict.values,
-        policy=conflict.policy, first_seen_at={s: t for s, t in conflict.changed_at.items() if t},
-        run_id=ctx.run_id,
+    return SeenConflict(
+        entity_id, decision.field, conflict.base, conflict.values, conflict.policy,
+        {s: t for s, t in conflict.changed_at.items() if t},
+        None if conflict.open else f"rule:{conflict.policy}", None if conflict.open else decision.target,
     )  # fmt: skip
-    if not conflict.open:
-        ctx.mirror.resolve_conflict(
-            stored.id, decision.target, resolved_by=f"rule:{conflict.policy}", run_id=ctx.run_id
-        )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from syncengine.mirror import Conflict, Mirror, NotFoundError, StateTransitionError
+from syncengine.mirror import Conflict, Mirror, NotFoundError, SeenConflict, StateTransitionError
 
 
 def _open(mirror: Mirror, entity: str, field: str, values: dict, base: object = None, **kw) -> Conflict:
@@ -90,6 +90,46 @@ def test_after_resolution_a_new_conflict_on_the_field_opens(mirror: Mirror) -> N
 
     assert new.id != old.id
     assert [c.id for c in mirror.open_conflicts()] == [new.id]
+
+
+def test_a_batch_of_conflicts_is_stored_as_one_by_one(mirror: Mirror, run_id: int, clock) -> None:
+    """``record_conflicts`` (a run's batch) leaves what ``open_conflict`` and ``resolve_conflict``
+    leave: a new open conflict, an open one updated with its unchanged side's first sighting kept,
+    one settled by a rule at once (to null too), and one open before and settled now."""
+    one, two = mirror.new_entity(), mirror.new_entity()
+    earlier = clock.now - timedelta(hours=5)
+    standing = _open(mirror, one, "title", {"apollo": "B", "cm": "C"}, base="A")
+    settling = _open(mirror, two, "title", {"apollo": "X", "cm": "Y"}, base="W")
+    clock.advance(hours=1)
+
+    mirror.record_conflicts(
+        [
+            SeenConflict(one, "email", "o@x.com", {"apollo": "a@x.com", "cm": "c@x.com"}, "manual",
+                         {"apollo": earlier}),
+            SeenConflict(one, "title", "A", {"apollo": "B", "cm": "D"}, "manual", {}),
+            SeenConflict(two, "phone", "1", {"apollo": "2", "cm": "3"}, "newest", {}, "rule:newest", None),
+            SeenConflict(two, "title", "W", {"apollo": "X", "cm": "Z"}, "newest", {}, "rule:newest", "Z"),
+        ],
+        run_id=run_id,
+    )  # fmt: skip
+
+    still_open = {(c.entity_id, c.field): c for c in mirror.open_conflicts()}
+    assert set(still_open) == {(one, "email"), (one, "title")}
+    email = still_open[(one, "email")]
+    assert (email.base_value, email.values, email.policy, email.run_id) == (
+        "o@x.com", {"apollo": "a@x.com", "cm": "c@x.com"}, "manual", run_id,
+    )  # fmt: skip
+    assert email.first_seen_at == {"apollo": earlier, "cm": clock.now}
+    title = still_open[(one, "title")]
+    assert title.id == standing.id and title.values == {"apollo": "B", "cm": "D"}
+    assert title.first_seen_at == {"apollo": standing.first_seen_at["apollo"], "cm": clock.now}
+    settled = {c.field: c for c in mirror.conflicts(status="resolved")}
+    assert set(settled) == {"phone", "title"}
+    phone = settled["phone"]
+    assert (phone.entity_id, phone.resolution_value, phone.resolved_by) == (two, None, "rule:newest")
+    assert (phone.opened_at, phone.resolved_at, phone.resolved_run_id) == (clock.now, clock.now, run_id)
+    assert settled["title"].id == settling.id
+    assert (settled["title"].resolution_value, settled["title"].values) == ("Z", {"apollo": "X", "cm": "Z"})
 
 
 def test_unknown_conflict_raises(mirror: Mirror) -> None:
