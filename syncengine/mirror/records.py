@@ -216,18 +216,22 @@ def changed_refs(conn: Connection, system: str, since_run: int) -> list[tuple[st
 
 
 def unlinked_ids(conn: Connection, system: str) -> list[str]:
-    """Remote ids of the live records ``unlinked_records`` returns."""
-    query = (
-        select(records.c.remote_id)
-        .select_from(
-            records.outerjoin(
-                links, and_(links.c.system == records.c.system, links.c.remote_id == records.c.remote_id)
-            )
-        )
-        .where(records.c.system == system, links.c.entity_id.is_(None), records.c.deleted_at.is_(None))
-        .order_by(records.c.remote_id)
+    """Remote ids of the live records ``unlinked_records`` returns. Asked every run: the records
+    without a link are found on the two primary-key indexes alone (the rows, with their payloads,
+    are not read), then the few found are checked for deletion."""
+    linked = (
+        select(links.c.remote_id)
+        .where(links.c.system == records.c.system, links.c.remote_id == records.c.remote_id)
+        .exists()
     )
-    return list(conn.scalars(query))
+    found = list(conn.scalars(select(records.c.remote_id).where(records.c.system == system, ~linked)))
+    live: list[str] = []
+    for chunk in chunks(found):
+        query = select(records.c.remote_id).where(
+            records.c.system == system, records.c.remote_id.in_(chunk), records.c.deleted_at.is_(None)
+        )
+        live.extend(conn.scalars(query))
+    return sorted(live)
 
 
 def records_for_entity(conn: Connection, entity_id: str) -> dict[str, StoredRecord]:
