@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 
 from syncengine.mirror import jsoncodec
 from syncengine.mirror.errors import MirrorValueError, NotFoundError, StateTransitionError
@@ -165,12 +165,22 @@ def op_by_key(conn: Connection, idempotency_key: str) -> OutboxOp | None:
 
 
 def list_ops(conn: Connection, states: Iterable[OpState], system: str | None = None) -> list[OutboxOp]:
-    """Ops in any of ``states``, oldest first, of one system or all."""
-    query = (
-        select(outbox)
-        .where(outbox.c.state.in_(list(states)))
-        .order_by(outbox.c.created_at, outbox.c.op_id)
-    )
-    if system is not None:
-        query = query.where(outbox.c.system == system)
-    return [_op(row) for row in conn.execute(query)]
+    """Ops in any of ``states``, oldest first, of one system or all. Asked by every batch of a run
+    while the outbox holds every op ever sent: read per system on the (system, state) index, not by
+    scanning the table."""
+    wanted = list(states)
+    found: list[OutboxOp] = []
+    for each in [system] if system is not None else _systems(conn):
+        query = select(outbox).where(outbox.c.system == each, outbox.c.state.in_(wanted))
+        found.extend(_op(row) for row in conn.execute(query))
+    return sorted(found, key=lambda op: (op.created_at, op.op_id))
+
+
+def _systems(conn: Connection) -> list[str]:
+    """The systems the outbox holds ops for, one index probe each (the smallest above the last)."""
+    found: list[str] = []
+    last = conn.scalar(select(func.min(outbox.c.system)))
+    while last is not None:
+        found.append(last)
+        last = conn.scalar(select(func.min(outbox.c.system)).where(outbox.c.system > last))
+    return found
