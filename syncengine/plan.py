@@ -101,6 +101,8 @@ class Plan:
     waiting: list[Waiting] = field(default_factory=list)
     # Ops a run confirmed and did not keep (``Engine.run(keep_ops=False)``): (system, kind) -> count.
     dropped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Conflicts such a run did not keep (the state holds them): "open" / "settled" -> count.
+    dropped_conflicts: Counter[str] = field(default_factory=Counter)
 
     def extend(self, other: Plan) -> None:
         """Add a batch's plan to the run's."""
@@ -110,6 +112,7 @@ class Plan:
         self.problems.extend(other.problems)
         self.waiting.extend(other.waiting)
         self.dropped.update(other.dropped)
+        self.dropped_conflicts.update(other.dropped_conflicts)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{system: {"create": n, "update": m}}``."""

@@ -65,7 +65,7 @@ def print_summary(console: Console, report: RunReport, failures: Sequence[Record
     """After the counts: conflicts, then failures and warnings by reason (``failures``: every error
     of the run, by system, record and field)."""
     open_conflicts = report.open_conflicts
-    settled = len(report.plan.conflicts) - open_conflicts
+    settled = report.settled_conflicts
     waits = "waits" if open_conflicts == 1 else "wait"
     console.print(
         f"{_plural(open_conflicts, 'conflict')} {waits} for a person (syncengine conflicts); "

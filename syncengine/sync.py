@@ -73,7 +73,13 @@ class RunReport:
 
     @property
     def open_conflicts(self) -> int:
-        return sum(1 for c in self.plan.conflicts if c.conflict.open)
+        return sum(1 for c in self.plan.conflicts if c.conflict.open) + self.plan.dropped_conflicts["open"]
+
+    @property
+    def settled_conflicts(self) -> int:
+        """Disagreements a rule settled in this run."""
+        kept = sum(1 for c in self.plan.conflicts if not c.conflict.open)
+        return kept + self.plan.dropped_conflicts["settled"]
 
     @property
     def errors(self) -> int:
@@ -289,8 +295,14 @@ class Engine:
 
 def _kept(plan: Plan, outcome: PushOutcome, keep_all: bool) -> Plan:
     """The batch's plan as the run's report keeps it. The records as last pulled were for the
-    push's checks and are dropped; without ``keep_all``, so are the ops that went through whole."""
-    kept = Plan(conflicts=plan.conflicts, notes=plan.notes, problems=plan.problems, waiting=plan.waiting)
+    push's checks and are dropped; without ``keep_all``, so are the ops that went through whole,
+    the notes, and the conflicts, which are counted (the state holds them: ``conflicts``), so that
+    the report of a first sync does not grow with the account."""
+    kept = Plan(problems=plan.problems, waiting=plan.waiting)
+    if keep_all:
+        kept.conflicts, kept.notes = plan.conflicts, plan.notes
+    else:
+        kept.dropped_conflicts.update("open" if c.conflict.open else "settled" for c in plan.conflicts)
     for p in plan.ops:
         if keep_all or p.op.op_id in outcome.failed or p.op.op_id in outcome.left_out:
             kept.ops.append(dataclasses.replace(p, op=dataclasses.replace(p.op, expected=None)))
@@ -313,7 +325,7 @@ def _counts(report: RunReport) -> dict[str, Any]:
         "confirmed": outcome.confirmed_count if outcome else 0,
         "failed": len(outcome.failed) if outcome else 0,
         "conflicts_open": report.open_conflicts,
-        "conflicts_settled": len(report.plan.conflicts) - report.open_conflicts,
+        "conflicts_settled": report.settled_conflicts,
         "match_conflicts": len(report.plan.match.conflicts),
         "deferred": len(report.deferred),
         "waiting": len(report.plan.waiting) + report.waiting_records,

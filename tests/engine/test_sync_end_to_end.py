@@ -397,3 +397,22 @@ def test_a_refused_write_goes_through_once_the_record_it_collided_with_changes(w
     lc = {r["firstName"]: (r.get("email") or "").lower() for r in world.sim("leadconnector").contacts()}
     assert lc == {"Ada": "ada@new.example", "Bob": "ada@analytical.example"}
     assert [w for w in world.mirror.waiting() if w.entity_id] == []
+
+
+def test_a_summed_up_run_counts_its_conflicts_as_the_state_holds_them(world: World) -> None:
+    """``Engine.run(keep_ops=False)`` (``run`` and a summed-up ``sync``) keeps counts of the
+    conflicts, not the conflicts: a first sync of a large account would hold every one. The counts
+    are those the state holds for the run."""
+    world.sim("apollo").seed_contacts([ada_apollo(email="ada.private@example.com", city="Paris")])
+    world.sim("leadconnector").seed_contacts([ada_lc(city="London")])
+
+    report = world.engine(None).run(keep_ops=False)
+
+    opened = world.mirror.conflicts(status="open", run_id=report.run_id)
+    settled = world.mirror.conflicts(status="resolved", run_id=report.run_id)
+    assert opened and settled  # the email waits for a person; the company is settled by its rule
+    assert report.plan.conflicts == [] and report.plan.notes == []
+    assert (report.open_conflicts, report.settled_conflicts) == (len(opened), len(settled))
+    run = world.mirror.last_run()
+    assert run is not None and run.counts is not None
+    assert (run.counts["conflicts_open"], run.counts["conflicts_settled"]) == (len(opened), len(settled))
