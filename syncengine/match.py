@@ -151,10 +151,15 @@ def record_keys(values: Mapping[str, Any], kinds: Sequence[str]) -> set[str]:
     return {f"{kind}:{key}" for kind in kinds for key in keys_of(values, kind)}
 
 
-def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str, set[str]]:
-    """Per base field, the values an entity must hold in it to share a key with one of ``records``
-    (a superset: the match itself then compares whole keys)."""
+def match_values(
+    records: Sequence[Candidate], kinds: Sequence[str]
+) -> tuple[dict[str, set[str]], set[tuple[str, str]], set[str]]:
+    """What an entity's base must hold to share a key with one of ``records``: per field, the
+    addresses and numbers (a superset: the match itself then compares whole keys); and for a name
+    key, the (first name, last name) pairs to look up and the keys they must give."""
     wanted: dict[str, set[str]] = {}
+    names: set[tuple[str, str]] = set()
+    name_keys: set[str] = set()
     for record in records:
         for kind in kinds:
             if kind == "email":
@@ -162,10 +167,10 @@ def match_values(records: Sequence[Candidate], kinds: Sequence[str]) -> dict[str
             elif kind == "phone":
                 for field in PHONE_FIELDS:
                     wanted.setdefault(field, set()).update(keys_of(record.values, kind))
-            elif keys_of(record.values, kind):
-                wanted.setdefault("first_name", set()).add(str(record.values["first_name"]))
-                wanted.setdefault("last_name", set()).add(str(record.values["last_name"]))
-    return {field: values for field, values in wanted.items() if values}
+            elif found := keys_of(record.values, kind):
+                names.add((str(record.values["first_name"]), str(record.values["last_name"])))
+                name_keys.update(found)
+    return {field: values for field, values in wanted.items() if values}, names, name_keys
 
 
 # kind -> key -> the id holding it, or the ids when several do: most keys have one holder, and a

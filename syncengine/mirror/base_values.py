@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, func, select, type_coerce
+from sqlalchemy import Connection, Text, and_, func, select, type_coerce
 
 from syncengine.mirror import jsoncodec
 from syncengine.mirror.models import base_values
@@ -38,6 +38,58 @@ def entities_with_values(conn: Connection, wanted: Mapping[str, Collection[str]]
         for chunk in chunks(encoded):
             query = select(base_values.c.entity_id).where(base_values.c.field == field, text.in_(chunk))
             found.update(row.entity_id for row in conn.execute(query))
+    return found
+
+
+NAME_FORMS = 20_000  # lowered forms of first and last names asked in one statement
+
+
+def entities_with_names(
+    conn: Connection, names: Collection[tuple[str, str]], keep: Callable[[Mapping[str, Any]], bool]
+) -> set[str]:
+    """Entities whose base holds one of the ``(first name, last name)`` pairs (lower-cased) and
+    whose first name, last name and company ``keep`` takes. The pairs are asked together, not
+    every first name with every last name: a few thousand new records name most first and most
+    last names in an account, but few of its people."""
+    found: set[str] = set()
+    first, last, company = base_values.alias("first"), base_values.alias("last"), base_values.alias("company")
+    first_text = func.lower(type_coerce(first.c.value, Text))
+    last_text = func.lower(type_coerce(last.c.value, Text))
+    columns = (
+        first.c.entity_id, first_text.label("first"), last_text.label("last"),
+        first.c.value.label("first_name"), last.c.value.label("last_name"), company.c.value.label("company"),
+    )  # fmt: skip
+    query = (
+        select(*columns)
+        .join(last, and_(last.c.entity_id == first.c.entity_id, last.c.field == "last_name"))
+        .outerjoin(company, and_(company.c.entity_id == first.c.entity_id, company.c.field == "company"))
+    )
+    wanted: set[tuple[str, str]] = set()
+    firsts: set[str] = set()
+    lasts: set[str] = set()
+
+    def ask() -> None:
+        asked = query.where(
+            first.c.field == "first_name", first_text.in_(sorted(firsts)), last_text.in_(sorted(lasts))
+        )
+        for row in conn.execute(asked):
+            if (row.first, row.last) in wanted and keep(
+                {"first_name": row.first_name, "last_name": row.last_name, "company": row.company}
+            ):
+                found.add(row.entity_id)
+        for held in (wanted, firsts, lasts):
+            held.clear()
+
+    for given, family in sorted(names):
+        given_forms = {jsoncodec.dumps(f, what="match key") for f in _lowered_forms(given)}
+        family_forms = {jsoncodec.dumps(f, what="match key") for f in _lowered_forms(family)}
+        wanted.update((g, f) for g in given_forms for f in family_forms)
+        firsts.update(given_forms)
+        lasts.update(family_forms)
+        if len(firsts) + len(lasts) >= NAME_FORMS:
+            ask()
+    if wanted:
+        ask()
     return found
 
 

@@ -349,6 +349,14 @@ class Mirror:
         with self._read() as conn:
             return base_values.entities_with_values(conn, wanted)
 
+    def entities_with_names(
+        self, names: Collection[tuple[str, str]], keep: Callable[[Mapping[str, Any]], bool]
+    ) -> set[str]:
+        """Entities whose base holds one of the (first name, last name) pairs (lower-cased) and
+        whose name and company ``keep`` takes."""
+        with self._read() as conn:
+            return base_values.entities_with_names(conn, names, keep)
+
     def set_base(self, entity_id: str, values: Mapping[str, Any], *, run_id: int | None) -> None:
         self.set_base_many({entity_id: values}, run_id=run_id)
 

@@ -23,6 +23,7 @@ from syncengine.match import (
     MatchConflict,
     MatchResult,
     keys_by_kind,
+    keys_of,
     match,
     match_values,
     record_keys,
@@ -121,7 +122,7 @@ def _partners(ctx: RunContext, candidates: Sequence[Candidate]) -> tuple[set[str
     for start in range(0, len(candidates), LOOKUP_CHUNK):
         part = candidates[start : start + LOOKUP_CHUNK]
         by_records |= _entities_holding(ctx, set().union(*(record_keys(c.values, kinds) for c in part)))
-        nearby |= _nearby(ctx, match_values(part, kinds))
+        nearby |= _nearby(ctx, *match_values(part, kinds))
     return by_records, nearby | by_records
 
 
@@ -291,15 +292,20 @@ def _settle(
     done.problems.extend(p for ref, _ in left for p in problems.get(ref, ()))
 
 
-def _nearby(ctx: RunContext, wanted: dict[str, set[str]]) -> set[str]:
-    """Entities whose base holds one of the values ``wanted`` (field -> values); by name only
-    those holding both a first and a last name asked for, not everyone called Smith."""
-    first, last = wanted.pop("first_name", None), wanted.pop("last_name", None)
-    found = ctx.mirror.entities_with_values(wanted)
-    if first and last:
-        named = ctx.mirror.entities_with_values({"last_name": last})
-        if named:
-            found |= named & ctx.mirror.entities_with_values({"first_name": first})
+def _nearby(
+    ctx: RunContext, wanted: dict[str, set[str]], names: set[tuple[str, str]], name_keys: set[str]
+) -> set[str]:
+    """Entities whose base holds one of the values ``wanted`` (field -> values), or one of the
+    ``name_keys`` (looked up by their first and last ``names`` as pairs, then compared whole):
+    not everyone called Smith, nor every John Smith."""
+    found = ctx.mirror.entities_with_values(wanted) if wanted else set()
+    if names:
+        kinds = [k for k in ctx.rules.match_keys if k not in ("email", "phone")]
+
+        def shares_a_key(values: Mapping[str, Any]) -> bool:
+            return any(key in name_keys for kind in kinds for key in keys_of(values, kind))
+
+        found |= ctx.mirror.entities_with_names(names, shares_a_key)
     return found
 
 
