@@ -510,7 +510,7 @@ def status(
     if waiting:
         # Not errors: each is looked at again when it, a record sharing its keys, or the rules change.
         out.print(
-            f"waiting for a change: {waiting_counts['create']} creates a system refuses, "
+            f"waiting for a change: {waiting_counts['create']} writes a system refuses, "
             f"{waiting_counts['link']} records matching several people"
         )
         for w in waiting:

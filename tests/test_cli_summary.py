@@ -53,7 +53,7 @@ def test_sync_prints_a_summary_with_waiting_creates_by_reason_and_every_change_w
     assert detailed.stdout.count("Waiting for a change") == 1 and "Failed writes" not in detailed.stdout
 
     status = cli("status", env=merch.environment(), cwd=tmp_path)
-    assert "waiting for a change: 6 creates a system refuses" in status.stdout
+    assert "waiting for a change: 6 writes a system refuses" in status.stdout
     assert status.stdout.count("CorporateMerch requires country") == 6
 
 

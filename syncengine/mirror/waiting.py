@@ -1,5 +1,6 @@
-"""Contacts that wait for a change: creates a system refuses for a known reason (owed as
-``waiting``) and records left unlinked because they match several people."""
+"""Contacts that wait for a change: writes a system refuses for a known reason (owed as
+``waiting``: a create missing a required field, a write refused as a duplicate) and records left
+unlinked because they match several people."""
 
 from __future__ import annotations
 

@@ -38,6 +38,10 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
     history: list[HistoryEntry] = []
     states = {m.state.entity_id: m for m in batch.merged}
     seen: list[SeenConflict] = []
+    unsent: dict[str, set[str]] = {}
+    for w in plan.waiting:
+        if w.kind != "create":
+            unsent.setdefault(w.entity_id, set()).add(w.system)
     with ctx.mirror.transaction():
         for entity_id, item in states.items():
             state, merged = item.state, item.merge
@@ -57,6 +61,9 @@ def commit(ctx: RunContext, batch: BatchPlan, push: PushOutcome, deferred: Mappi
                         if (planned.op.system, c.field) not in left
                     )
             failed_systems = {p.op.system for p in written if p.op.op_id in push.failed}
+            # A write that waits (refused before, not sent again) moves no base either: the system
+            # still holds its old value, which would otherwise read as a change next run.
+            failed_systems |= unsent.get(entity_id, set())
             fields: dict[str, Any] = {}
             for name, decision in merged.decisions.items():
                 if decision.conflict is not None:

@@ -382,6 +382,15 @@ def test_a_refused_write_waits_when_its_contact_is_looked_at_again_unchanged(wor
     [listed] = [w for w in world.mirror.waiting() if w.entity_id]
     assert (listed.system, listed.run_id) == ("leadconnector", refused_in)
     assert len(by_email(world.sim("leadconnector").contacts(), "ada@analytical.example")) == 1
+    # The base stays where LeadConnector is: a later run reads no change there to spread back over
+    # the address Bob was given in Apollo.
+    assert world.mirror.get_base([waiting.entity_id])[waiting.entity_id]["email"] == "bob@diff.example"
+    world.clear_journals()
+    world.sim("apollo").ui_edit(str(bob["id"]), {"email": "ada@analytical.example"})  # looked at again
+    later = world.sync()
+    assert later.errors == 0 and world.writes("apollo") == [] and world.writes("leadconnector") == []
+    [bob_now] = [r for r in world.sim("apollo").contacts() if r["id"] == bob["id"]]
+    assert bob_now["email"] == "ada@analytical.example"
 
 
 def test_a_refused_write_goes_through_once_the_record_it_collided_with_changes(world: World) -> None:
