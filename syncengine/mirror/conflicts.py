@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, null, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from syncengine.mirror import jsoncodec
 from syncengine.mirror.columns import require_utc
@@ -55,53 +55,14 @@ def open_conflict(
     now: datetime,
 ) -> Conflict:
     """Open the conflict on (entity, field), or update the one already open; returns it."""
-    what = f"conflict on entity {entity_id}: field {field}"
-    jsoncodec.dumps({"base": base_value, "values": dict(values)}, what=what, field=field)
-    seen = {
-        system: require_utc(first_seen_at.get(system, now), f"{what}: first seen at of {system}")
-        for system in values
-    }
-    current = conn.execute(
-        select(conflicts).where(
-            conflicts.c.entity_id == entity_id, conflicts.c.field == field, conflicts.c.status == "open"
-        )
-    ).first()
-    if current is not None:
-        for system, value in values.items():
-            if system in current.values and current.values[system] == value:
-                seen[system] = datetime.fromisoformat(current.first_seen_at[system])
-    seen_text = {system: at.isoformat() for system, at in seen.items()}
-    if current is None:
-        conflict_id = conn.execute(
-            insert(conflicts).values(
-                entity_id=entity_id,
-                field=field,
-                base_value=base_value,
-                values=dict(values),
-                first_seen_at=seen_text,
-                policy=policy,
-                status="open",
-                resolution_value=null(),
-                run_id=run_id,
-                opened_at=now,
-                updated_at=now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
-    else:
-        conflict_id = current.id
-        conn.execute(
-            update(conflicts)
-            .where(conflicts.c.id == conflict_id)
-            .values(
-                base_value=base_value,
-                values=dict(values),
-                first_seen_at=seen_text,
-                policy=policy,
-                run_id=run_id,
-                updated_at=now,
-            )
-        )
-    return get_conflict(conn, conflict_id)
+    seen = SeenConflict(entity_id, field, base_value, values, policy, first_seen_at)
+    record_conflicts(conn, [seen], run_id=run_id, now=now)
+    query = select(conflicts).where(
+        conflicts.c.entity_id == entity_id, conflicts.c.field == field, conflicts.c.status == "open"
+    )
+    row = conn.execute(query).first()
+    assert row is not None  # just opened or updated
+    return _conflict(row)
 
 
 def record_conflicts(

@@ -121,16 +121,14 @@ def _standing(
 ) -> dict[tuple[str, str, str], Refusal]:
     """The refusals of ``entity_ids`` that still stand: the record the write collided with is
     unchanged since (a person who removes the duplicate, in either record, lets it through)."""
-    found = ctx.mirror.refusals(entity_ids) if entity_ids else []
+    found = [(r, existing_id_of(r.detail)) for r in (ctx.mirror.refusals(entity_ids) if entity_ids else [])]
     holders: dict[str, list[str]] = {}
-    for refusal in found:
-        holder = existing_id_of(refusal.detail)
+    for refusal, holder in found:
         if holder is not None:
             holders.setdefault(refusal.system, []).append(holder)
     stored = {s: ctx.mirror.get_records(s, ids) for s, ids in holders.items()}
     standing: dict[tuple[str, str, str], Refusal] = {}
-    for refusal in found:
-        holder = existing_id_of(refusal.detail)
+    for refusal, holder in found:
         record = stored.get(refusal.system, {}).get(holder) if holder else None
         changed = (
             record is None
