@@ -1,6 +1,8 @@
 """Memory, CPU and state size of the engine as the account grows, run as ``syncengine run`` runs it.
 
     python3 bench/scale_bench.py --sizes 10000,100000     # tables on stdout, JSON in bench/results/
+    python3 bench/scale_bench.py --sizes 100000 --keep /tmp/points        # also save the steady start
+    python3 bench/scale_bench.py --sizes 100000 --steady-from /tmp/points --repeat 3   # steady only
 
 Per size N (``bench/simproc.py`` serves the simulators in a process of their own, with the sample
 of ``bench/sync_bench.py``: N contacts in Apollo and LeadConnector, N/5 in CorporateMerch): the
@@ -10,14 +12,17 @@ as ``Engine.run(keep_ops=False)``, as the scheduled and summed-up runs do.
 
 Figures per sync: wall and CPU seconds of its process and its phases, the peak resident memory of
 the process during the sync (``benchlib.PeakMemory``: interpreter and imports included), and its
-errors by kind. After the last run: the state database's size against the raw JSON of the records it
-mirrors, and what each table costs per record (SQLite's ``dbstat``).
+errors by kind, and its HTTP calls. After the steady sync: its CPU per edit, against what one call
+costs httpx alone (the floor of a push that writes a record per call). After the last run: the
+state database's size against the raw JSON of the records it mirrors, and what each table costs per
+record (SQLite's ``dbstat``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +33,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +54,10 @@ EDIT_SHARE = 0.01
 PEAK = PeakMemory()
 
 
-def measure(n: int, seed: int) -> dict[str, Any]:
+def measure(n: int, seed: int, keep: Path | None = None, steady_from: Path | None = None) -> dict[str, Any]:
+    """The three syncs at size ``n``. ``keep``: a folder to save, before the steady sync, the state
+    and what each simulator holds; ``steady_from``: such a folder, to run only the steady sync from
+    it (to compare the steady sync of two commits without the initial sync's hour)."""
     result: dict[str, Any] = {"contacts_per_system": n, "edit_share": EDIT_SHARE}
     with SimProcess(n, seed=seed, rate_limits=False) as sims, tempfile.TemporaryDirectory() as tmp:
         result["records"] = sims.initial_counts
@@ -64,14 +74,50 @@ def measure(n: int, seed: int) -> dict[str, Any]:
             )  # fmt: skip
             result[name] = json.loads(done.stdout)
 
-        run("initial")
-        sims.advance(GAP_SECONDS)
-        run("settle")
-        sims.advance(GAP_SECONDS)
-        result["edited"] = sims.edit(EDIT_SHARE, seed + 1)
+        if steady_from is None:
+            run("initial")
+            sims.advance(GAP_SECONDS)
+            run("settle")
+            sims.advance(GAP_SECONDS)
+            result["edited"] = sims.edit(EDIT_SHARE, seed + 1)
+            if keep is not None:
+                save_point(sims, state, result["edited"], keep / str(n))
+        else:
+            result["edited"] = load_point(sims, state, steady_from / str(n))
         run("steady")
+        result["client_floor_ms"] = client_floor(sims.environment)
         result["state"] = state_size(state)
     return result
+
+
+def _admin_state(environment: dict[str, str]) -> dict[str, httpx.URL]:
+    return {
+        name: httpx.URL(url).copy_with(path="/__admin/state", query=None)
+        for name, url in environment.items()
+        if name.endswith("_BASE_URL")
+    }
+
+
+def save_point(sims: SimProcess, state: Path, edited: dict[str, int], folder: Path) -> None:
+    """The state file and each simulator's contacts just before the steady sync, into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(state) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    shutil.copyfile(state, folder / "state.db")
+    held = {name: httpx.get(url, timeout=600).json() for name, url in _admin_state(sims.environment).items()}
+    saved = {"offset": sims.offset, "edited": edited, "held": held}
+    (folder / "simulators.json").write_text(json.dumps(saved))
+
+
+def load_point(sims: SimProcess, state: Path, folder: Path) -> dict[str, int]:
+    """Put back what ``save_point`` saved; the edits it counted."""
+    saved = json.loads((folder / "simulators.json").read_text())
+    for name, url in _admin_state(sims.environment).items():
+        httpx.put(url, json=saved["held"][name], timeout=600).raise_for_status()
+    sims.advance(float(saved["offset"]))
+    shutil.copyfile(folder / "state.db", state)
+    return dict(saved["edited"])
 
 
 def sync(job: dict[str, Any]) -> dict[str, Any]:
@@ -106,10 +152,25 @@ def sync(job: dict[str, Any]) -> dict[str, Any]:
                 .most_common(8)
             ),
             "waiting": len(report.plan.waiting) + report.waiting_records,
+            "http_calls": sum(report.calls.values()),
         }
         for connector in connectors.values():
             connector.close()
     return measured
+
+
+def client_floor(environment: dict[str, str], calls: int = 2000) -> float:
+    """CPU milliseconds one call costs httpx alone, with no engine around it: a small GET of a
+    simulator's admin counters on a kept-alive connection, the JSON answer decoded. A sync makes
+    at least one call per record it writes, so this bounds what its push can cost from below."""
+    url = httpx.URL(environment["LEADCONNECTOR_BASE_URL"]).copy_with(path="/__admin/counters", query=None)
+    with httpx.Client() as client:
+        for _ in range(50):
+            client.get(url).json()
+        cpu = time.process_time()
+        for _ in range(calls):
+            client.get(url).json()
+        return round((time.process_time() - cpu) / calls * 1000, 3)
 
 
 def state_size(path: Path) -> dict[str, Any]:
@@ -144,18 +205,26 @@ def state_size(path: Path) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| contacts/system | run | wall s | CPU s | peak MB | CPU by phase s | status | waiting |",
-        "|---|---|---|---|---|---|---|---|",
+        "| contacts/system | run | wall s | CPU s | peak MB | CPU by phase s | HTTP calls | status "
+        "| waiting |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        for name in ("initial", "settle", "steady"):
+        for name in (name for name in ("initial", "settle", "steady") if name in r):
             f = r[name]
             phases = ", ".join(f"{k} {v}" for k, v in f["cpu_by_phase_s"].items())
             n = f"{r['contacts_per_system']:,}"
             lines.append(
                 f"| {n} | {name} | {f['wall_s']} | {f['cpu_s']} | {f['peak_rss_mb']} "
-                f"| {phases} | {f['status']} ({f['errors']} errors) | {f['waiting']} |"
+                f"| {phases} | {f.get('http_calls', '')} | {f['status']} ({f['errors']} errors) "
+                f"| {f['waiting']} |"
             )
+    lines += ["", "| contacts/system | edits | steady CPU ms per edit | httpx alone, CPU ms per call |"]
+    lines.append("|---|---|---|---|")
+    for r in results:
+        edits = sum(r["edited"].values())
+        per_edit = round(r["steady"]["cpu_s"] * 1000 / edits, 2) if edits else ""
+        lines.append(f"| {r['contacts_per_system']:,} | {edits:,} | {per_edit} | {r['client_floor_ms']} |")
     lines += ["", "| contacts/system | state MB | raw JSON MB | × raw | largest per record (bytes) |"]
     lines.append("|---|---|---|---|---|")
     for r in results:
@@ -170,6 +239,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000", help="contacts per system, comma-separated")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="save the state before the steady sync in this folder")
+    parser.add_argument("--steady-from", type=Path, help="run only the steady sync, from a --keep folder")
+    parser.add_argument("--repeat", type=int, default=1, help="with --steady-from: runs per size (median)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
     parser.add_argument("--sync", help=argparse.SUPPRESS)  # one sync, in this process
     args = parser.parse_args()
@@ -177,19 +249,30 @@ def main() -> None:
         print(json.dumps(sync(json.loads(args.sync))))
         return
     if args.one:
-        print(json.dumps(measure(args.one, args.seed)))
+        print(json.dumps(measure(args.one, args.seed, args.keep, args.steady_from)))
         return
     results = []
+    folders: list[str] = []
+    if args.keep:
+        folders += ["--keep", str(args.keep.resolve())]
+    if args.steady_from:
+        folders += ["--steady-from", str(args.steady_from.resolve())]
     for n in (int(s) for s in args.sizes.split(",")):
-        # A fresh process per size: Python seldom gives memory back, so sizes would not be apart.
-        done = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)],
-            stdout=subprocess.PIPE, text=True, check=True,
-        )  # fmt: skip
-        results.append(json.loads(done.stdout))
+        runs = []
+        for _ in range(args.repeat if args.steady_from else 1):
+            # A fresh process per size: Python seldom gives memory back, so sizes would not be apart.
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed), *folders],
+                stdout=subprocess.PIPE, text=True, check=True,
+            )  # fmt: skip
+            runs.append(json.loads(done.stdout))
+        if len(runs) > 1:
+            print(f"{n:,}: steady CPU s {[r['steady']['cpu_s'] for r in runs]}", file=sys.stderr)
+        results.append(sorted(runs, key=lambda r: r["steady"]["cpu_s"])[len(runs) // 2])
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"scale_bench_{n}.json").write_text(json.dumps(results[-1], indent=2))
+        name = "scale_bench_steady" if args.steady_from else "scale_bench"
+        (out / f"{name}_{n}.json").write_text(json.dumps({**results[-1], "runs": runs}, indent=2))
     print(table(results))
 
 
