@@ -102,7 +102,7 @@ def _exit_code(report: RunReport, *, strict: bool = False) -> int:
         return EXIT_FAILED
     if report.errors or (strict and report.warnings):
         return EXIT_ERRORS
-    return EXIT_CONFLICTS if report.open_conflicts else EXIT_OK
+    return EXIT_CONFLICTS if report.open_conflicts or report.conflicts_waiting else EXIT_OK
 
 
 def _on_wait(wait: RateLimitWait) -> None:

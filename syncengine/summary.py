@@ -64,11 +64,13 @@ def _plural(count: int, word: str) -> str:
 def print_summary(console: Console, report: RunReport, failures: Sequence[RecordProblem]) -> None:
     """After the counts: conflicts, then failures and warnings by reason (``failures``: every error
     of the run, by system, record and field)."""
-    open_conflicts = report.open_conflicts
+    open_conflicts = max(report.open_conflicts, report.conflicts_waiting)
     settled = report.settled_conflicts
     waits = "waits" if open_conflicts == 1 else "wait"
+    # Conflicts of earlier runs still wait, whether or not this run met them again.
+    met = f", {report.open_conflicts} met in this run" if open_conflicts != report.open_conflicts else ""
     console.print(
-        f"{_plural(open_conflicts, 'conflict')} {waits} for a person (syncengine conflicts); "
+        f"{_plural(open_conflicts, 'conflict')} {waits} for a person (syncengine conflicts{met}); "
         f"{_plural(settled, 'disagreement')} settled by a rule",
         markup=False,
     )

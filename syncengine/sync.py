@@ -68,6 +68,9 @@ class RunReport:
     calls: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     waiting_records: int = 0  # unlinked records left waiting: nothing about them changed
+    # Open conflicts the state holds after the run (a preview: would hold): the run's own, and
+    # those earlier runs opened that it left as they were.
+    conflicts_waiting: int = 0
     deferred: dict[str, str] = field(default_factory=dict)  # entity -> why a later run looks again
     rules_digest: str = ""
 
@@ -178,6 +181,7 @@ class Engine:
             if not dry_run and targets is None:
                 for system in pulled.active:
                     self.mirror.set_cursor(system, started, run_id=run_id)
+            report.conflicts_waiting = self._conflicts_waiting(report)
             report.status = "partial" if report.errors else "succeeded"
         except BaseException as exc:
             report.status = "failed"
@@ -197,6 +201,13 @@ class Engine:
                 errors=[f"{s}: {e}" for s, e in report.pull_errors.items()],
             )  # fmt: skip
         return report
+
+    def _conflicts_waiting(self, report: RunReport) -> int:
+        earlier = self.mirror.open_conflict_keys()
+        if not report.dry_run:
+            return len(earlier)  # the run's own are stored by now
+        met = {(c.entity_id, c.conflict.field) for c in report.plan.conflicts}
+        return len(earlier - met) + report.open_conflicts
 
     def _batches(
         self,

@@ -50,6 +50,28 @@ def test_1_conflicts_wait_for_a_person(pair: SimCluster, tmp_path: Path) -> None
     assert cli("conflicts", env=pair.environment(), cwd=tmp_path).returncode == 1
 
 
+def test_1_while_a_conflict_of_an_earlier_run_still_waits(pair: SimCluster, tmp_path: Path) -> None:
+    """A run that meets the contact no more (nothing of it changed) still says the conflict waits,
+    and exits 1, until a person settles it: the systems do not agree meanwhile."""
+    [stored] = pair["apollo"].sim.seed_contacts([ADA])
+    assert cli("sync", env=pair.environment(), cwd=tmp_path).returncode == 0
+    [copied] = pair["leadconnector"].sim.contacts()
+    pair["apollo"].sim.ui_edit(str(stored["id"]), {"email": "ada@apollo.example"})
+    pair["leadconnector"].sim.ui_edit(str(copied["id"]), {"email": "ada@lc.example"})
+    assert cli("sync", env=pair.environment(), cwd=tmp_path).returncode == 1
+
+    for args in (("sync",), ("sync", "--dry-run"), ("plan",)):
+        done = cli(*args, env=pair.environment(), cwd=tmp_path)
+        assert done.returncode == 1, (args, done.stdout + done.stderr)
+        if args[0] == "sync":  # `plan` shows each change, not the summary
+            assert "1 conflict waits for a person (syncengine conflicts, 0 met in this run)" in done.stdout
+
+    assert cli("resolve", "1", "--take", "apollo", env=pair.environment(), cwd=tmp_path).returncode == 0
+    assert cli("sync", env=pair.environment(), cwd=tmp_path).returncode == 0
+    assert cli("sync", env=pair.environment(), cwd=tmp_path).returncode == 0
+    assert [c["email"] for c in pair["leadconnector"].sim.contacts()] == ["ada@apollo.example"]
+
+
 @pytest.mark.parametrize(
     ("files", "args", "named"),
     [

@@ -153,6 +153,12 @@ def open_conflicts(conn: Connection, entity_ids: Sequence[str] | None = None) ->
     return sorted(found, key=lambda conflict: conflict.id)
 
 
+def open_conflict_keys(conn: Connection) -> set[tuple[str, str]]:
+    """``(entity_id, field)`` of every open conflict: what waits for a person, without the values."""
+    query = select(conflicts.c.entity_id, conflicts.c.field).where(conflicts.c.status == "open")
+    return {(row.entity_id, row.field) for row in conn.execute(query)}
+
+
 def pending_resolutions(conn: Connection) -> list[Conflict]:
     """Conflicts a person settled that no run has applied yet (``resolved_run_id`` still empty)."""
     query = (

@@ -422,6 +422,10 @@ class Mirror:
         with self._read() as conn:
             return conflicts.open_conflicts(conn, entity_ids)
 
+    def open_conflict_keys(self) -> set[tuple[str, str]]:
+        with self._read() as conn:
+            return conflicts.open_conflict_keys(conn)
+
     def pending_resolutions(self) -> list[Conflict]:
         """Conflicts a person settled whose value no run has written yet."""
         with self._read() as conn:
